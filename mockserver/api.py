@@ -1,0 +1,215 @@
+"""The emulated Omnitron endpoints, dispatched as DRF's APIView does.
+
+Each route accepts every method so that, as in DRF, authentication runs
+before the method check: an anonymous GET on a PATCH-only view is a 401,
+not a 405.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, g, request
+
+from mockserver import errors, fields
+from mockserver.auth import authenticate
+from mockserver.body import parse_json_body
+from mockserver.bulk import apply_bulk, parse_bulk
+from mockserver.context import emulator
+from mockserver.errors import APIError, FieldErrors
+from mockserver.jsonio import json_response
+from mockserver.store.base import Row
+
+PREFIXES = ("/api/i1", "/api/v1")
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_DRF_METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+Handler = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One DRF view: its handlers by method and whether it needs a token."""
+
+    name: str
+    handlers: dict[str, Handler]
+    public: bool = False
+    request_contract: str | None = None
+
+    @property
+    def allow(self) -> str:
+        methods = set(self.handlers) | {"OPTIONS"}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return ", ".join(m for m in _DRF_METHOD_ORDER if m in methods)
+
+    def dispatch(self, **route_args: Any) -> Response:
+        g.endpoint = self
+        try:
+            user = authenticate(request.headers.get("Authorization"), emulator().store)
+            if user is None and not self.public:
+                raise errors.not_authenticated()
+            method = request.method
+            if method == "OPTIONS":
+                response = json_response(self._metadata())
+            else:
+                handler = self.handlers.get("GET" if method == "HEAD" else method)
+                if handler is None:
+                    raise errors.method_not_allowed(method)
+                response = handler(user, **route_args)
+        except APIError as error:
+            error.headers.setdefault("Allow", self.allow)
+            raise
+        response.headers["Allow"] = self.allow
+        return response
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"name": self.name, "description": "", "renders": ["application/json"], "parses": ["application/json"]}
+
+
+def _body() -> Any:
+    return parse_json_body(g.raw_body, request.headers.get("Content-Type"))
+
+
+def _field_errors(errors_by_field: dict[str, list[str]]) -> APIError:
+    return APIError(400, errors_by_field)
+
+
+def login(_user: Row | None) -> Response:
+    try:
+        data = fields.expect_dict(_body())
+    except fields.Invalid as invalid:
+        raise _field_errors({"non_field_errors": invalid.messages}) from None
+    problems: dict[str, list[str]] = {}
+    credentials: dict[str, str] = {}
+    for name, trim in (("username", True), ("password", False)):
+        if name not in data:
+            problems[name] = [fields.REQUIRED]
+            continue
+        value = data[name]
+        try:
+            credentials[name] = fields.text(value, max_length=4096) if trim else _password(value)
+        except fields.Invalid as invalid:
+            problems[name] = invalid.messages
+    if problems:
+        raise _field_errors(problems)
+    user = emulator().store.user_by_username(credentials["username"])
+    password_ok = user is not None and hmac.compare_digest(
+        user["password"].encode("utf-8", "surrogatepass"), credentials["password"].encode("utf-8", "surrogatepass")
+    )
+    if not password_ok or not user["is_active"]:
+        raise _field_errors({"non_field_errors": ["Unable to log in with provided credentials."]})
+    return json_response({"key": user["token"]})
+
+
+def _password(value: object) -> str:
+    if value is None:
+        raise fields.Invalid(fields.NULL)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise fields.Invalid(fields.NOT_A_STRING)
+    # DRF's AuthTokenSerializer keeps the password untrimmed: only "" is blank.
+    if str(value) == "":
+        raise fields.Invalid(fields.BLANK)
+    return str(value)
+
+
+def active_user(user: Row) -> Response:
+    keys = ("pk", "username", "email", "first_name", "last_name", "is_active")
+    return json_response({key: user[key] for key in keys})
+
+
+def bulk_status_update(_user: Row) -> Response:
+    state = emulator()
+    try:
+        requests = parse_bulk(_body(), state.rules)
+    except FieldErrors as invalid:
+        raise _field_errors(invalid.errors) from None
+    outcome = apply_bulk(state.store, requests, state.rules)
+    if outcome.errors:
+        return json_response(outcome.errors, status=400)
+    return json_response(outcome.updated)
+
+
+def _path_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit():
+        raise errors.not_found()
+    return int(raw)
+
+
+def order_item_detail(_user: Row, item_id: str) -> Response:
+    item = emulator().store.get_item(_path_id(item_id))
+    if item is None:
+        raise errors.not_found()
+    return json_response(item)
+
+
+def order_detail(_user: Row, order_id: str) -> Response:
+    order = emulator().store.get_order(_path_id(order_id))
+    if order is None:
+        raise errors.not_found()
+    return json_response(order)
+
+
+def _query_int(name: str, error: APIError | None = None, minimum: int = 1) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    raw = raw.strip()
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or int(raw) < minimum:
+        raise error or _field_errors({name: ["Enter a number."]})
+    return int(raw)
+
+
+def _page_url(page: int) -> str:
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    if page > 1:
+        query.append(("page", str(page)))
+    encoded = urlencode(query)
+    return request.base_url + (f"?{encoded}" if encoded else "")
+
+
+def order_item_list(_user: Row) -> Response:
+    state = emulator()
+    order_id = _query_int("order", minimum=-(2**63))
+    page = _query_int("page", error=errors.detail(404, "Invalid page.")) or 1
+    page_size = min(_query_int("page_size") or state.settings.page_size, state.settings.max_items)
+    count, items = state.store.list_items(order_id, (page - 1) * page_size, page_size)
+    last_page = max(1, -(-count // page_size))
+    if page > last_page:
+        raise errors.detail(404, "Invalid page.")
+    return json_response(
+        {
+            "count": count,
+            "next": _page_url(page + 1) if page < last_page else None,
+            "previous": _page_url(page - 1) if page > 1 else None,
+            "results": items,
+        }
+    )
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "auth/login/": Endpoint("Obtain Auth Token", {"POST": login}, public=True, request_contract="login-request"),
+    "active_user/": Endpoint("Active User", {"GET": active_user}),
+    "order_items/bulk_status_update/": Endpoint(
+        "Order Item Bulk Status Update", {"PATCH": bulk_status_update}, request_contract="bulk-status-update-request"
+    ),
+    "order_items/<item_id>/": Endpoint("Order Item Detail", {"GET": order_item_detail}),
+    "order_items/": Endpoint("Order Item List", {"GET": order_item_list}),
+    "orders/<order_id>/": Endpoint("Order Detail", {"GET": order_detail}),
+}
+
+
+def build_blueprint() -> Blueprint:
+    blueprint = Blueprint("omnitron", __name__)
+    for rule, endpoint in ENDPOINTS.items():
+        blueprint.add_url_rule(
+            f"/{rule}",
+            endpoint=endpoint.name.replace(" ", "_").lower(),
+            view_func=endpoint.dispatch,
+            methods=ALL_METHODS,
+        )
+    return blueprint

@@ -1,0 +1,147 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from contracts import Contracts, bundled_openapi
+from mockserver import errors, journal
+from mockserver.api import PREFIXES, build_blueprint
+from mockserver.config import Settings
+from mockserver.context import EXTENSION_KEY, Emulator, emulator
+from mockserver.control import blueprint as control_blueprint
+from mockserver.errors import APIError
+from mockserver.jsonio import json_response
+from mockserver.rules import Rules
+from mockserver.seed import startup_seed
+from mockserver.store.base import SeedData, Store
+from mockserver.store.memory import MemoryStore
+
+log = logging.getLogger("omnitron_mock")
+
+
+def create_app(
+    settings: Settings | None = None,
+    seed: SeedData | dict | None = None,
+    store: Store | None = None,
+) -> Flask:
+    """An emulator app.
+
+    ``seed`` is a seed document (dict) or prepared :class:`SeedData`; the
+    default seed when ``None``. ``store`` defaults to a fresh in-memory store.
+    The store is loaded with the seed, which ``POST /_mock/reset`` restores.
+    """
+    settings = settings or Settings()
+    contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
+    initial = seed if isinstance(seed, SeedData) else startup_seed(seed, contracts=contracts)
+    store = store if store is not None else MemoryStore(settings.journal_limit)
+    state = Emulator(
+        settings=settings,
+        contracts=contracts,
+        rules=Rules.from_contracts(contracts, settings.max_items, settings.strict),
+        store=store,
+        startup_seed=initial,
+    )
+    store.load(initial, replace=True)
+
+    app = Flask("mockserver")
+    app.extensions[EXTENSION_KEY] = state
+    api = build_blueprint()
+    for prefix in PREFIXES:
+        app.register_blueprint(api, url_prefix=prefix, name=prefix.strip("/").replace("/", "_"))
+    app.register_blueprint(control_blueprint)
+    _add_contract_routes(app)
+    app.before_request(_guard_request)
+    app.after_request(_finish_response)
+    app.register_error_handler(APIError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _emulated(path: str) -> bool:
+    return path.startswith(tuple(prefix + "/" for prefix in PREFIXES))
+
+
+def _guard_request() -> Response | None:
+    g.started = time.perf_counter()
+    g.raw_body = b""
+    if isinstance(request.routing_exception, RequestRedirect):
+        # Django's APPEND_SLASH answers 301 for every method; clients that
+        # follow it resend without the body, exactly as against Omnitron.
+        return Response(status=301, headers={"Location": request.routing_exception.new_url})
+    if not _emulated(request.path):
+        return None
+    limit = emulator().settings.max_body_bytes
+    if (request.content_length or 0) > limit:
+        raise errors.payload_too_large()
+    g.raw_body = request.stream.read(limit + 1)
+    if len(g.raw_body) > limit:
+        raise errors.payload_too_large()
+    return None
+
+
+def _finish_response(response: Response) -> Response:
+    if not _emulated(request.path):
+        return response
+    response.headers.add("Vary", "Accept")
+    endpoint = g.get("endpoint")
+    headers = dict(request.headers)
+    entry = journal.record(
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode("latin-1"),
+        headers=headers,
+        body=g.get("raw_body", b""),
+        status=response.status_code,
+        response_body=response.get_data() if not response.direct_passthrough else b"",
+        duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+        request_contract=endpoint.request_contract if endpoint is not None else None,
+    )
+    emulator().store.append_request(entry)
+    return response
+
+
+def _api_error(error: APIError) -> Response:
+    return json_response(error.body, error.status, error.headers)
+
+
+def _http_error(error: HTTPException) -> Response:
+    code = error.code or 500
+    if code == 404:
+        return json_response({"detail": "Not found."}, 404)
+    if code == 405:
+        allow = ", ".join(getattr(error, "valid_methods", None) or [])
+        return json_response({"detail": f'Method "{request.method}" not allowed.'}, 405, {"Allow": allow})
+    return json_response({"detail": error.description or error.name}, code)
+
+
+def _unexpected_error(error: Exception) -> Response:
+    # The traceback goes to the log only: clients see DRF's generic message.
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    failure = errors.server_error()
+    return json_response(failure.body, failure.status)
+
+
+def _add_contract_routes(app: Flask) -> None:
+    @app.get("/openapi.json")
+    def openapi_document() -> Response:
+        return json_response(bundled_openapi(emulator().contracts))
+
+    @app.get("/contracts/")
+    def contract_index() -> Response:
+        from contracts import SCHEMA_NAMES
+
+        return json_response({"schemas": [f"/contracts/{name}.json" for name in SCHEMA_NAMES]})
+
+    @app.get("/contracts/<name>.json")
+    def contract_schema(name: str) -> Response:
+        try:
+            return json_response(emulator().contracts.schema(name))
+        except KeyError:
+            raise errors.not_found() from None

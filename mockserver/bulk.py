@@ -1,0 +1,159 @@
+"""The bulk status update: validation, the single-order rule, atomic apply.
+
+Validation runs in two passes. ``parse_bulk`` checks the body and each item's
+fields without touching the store. ``apply_bulk`` then, inside one store
+transaction, resolves ids, applies the duplicate, strict-mode and single-order
+rules and writes every item, or nothing when any item failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver import fields
+from mockserver.errors import FieldErrors
+from mockserver.rules import Rules
+from mockserver.store.base import Row, Store
+
+ONE_ORDER = "You can only update one order at a time."
+DUPLICATE = "Duplicate order item in request."
+
+# Order of fields in a merged message, as the documented parameter table lists them.
+FIELD_ORDER = (
+    "non_field_errors",
+    "id",
+    "invoice_number",
+    "invoice_date",
+    "e_archive_url",
+    "status",
+    "tracking_number",
+    "shipping_company",
+)
+
+
+@dataclass(eq=False)
+class ItemRequest:
+    """One entry of ``orderitem_set`` after the field pass."""
+
+    sent_id: object
+    item_id: int | None
+    changes: Row = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def error_entry(self, message: object) -> dict[str, object]:
+        return {"message": message, "args": {"orderitem_id": str(self.sent_id)}}
+
+
+@dataclass
+class BulkOutcome:
+    """Either ``updated`` items (success) or ``errors`` entries (nothing applied)."""
+
+    updated: list[Row] = field(default_factory=list)
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+
+def type_name(value: object) -> str:
+    """Python's name of a decoded JSON value's type, as DRF messages show it."""
+    return type(value).__name__
+
+
+def parse_bulk(data: object, rules: Rules) -> list[ItemRequest]:
+    """Body-level checks (raise :class:`FieldErrors`) and per-item field checks."""
+    try:
+        data = fields.expect_dict(data)
+    except fields.Invalid as invalid:
+        raise FieldErrors({"non_field_errors": invalid.messages}) from None
+    if "orderitem_set" not in data:
+        raise FieldErrors({"orderitem_set": [fields.REQUIRED]})
+    entries = data["orderitem_set"]
+    if entries is None:
+        raise FieldErrors({"orderitem_set": [fields.NULL]})
+    if not isinstance(entries, list):
+        raise FieldErrors({"orderitem_set": [f'Expected a list of items but got type "{type_name(entries)}".']})
+    if not entries:
+        raise FieldErrors({"orderitem_set": ["This list may not be empty."]})
+    if len(entries) > rules.max_items:
+        raise FieldErrors({"orderitem_set": [f"Ensure this field has no more than {rules.max_items} elements."]})
+    return [_parse_item(entry, rules) for entry in entries]
+
+
+def _optional_fields(rules: Rules) -> tuple[tuple[str, Callable[[object], Any]], ...]:
+    return (
+        ("invoice_number", fields.text),
+        ("invoice_date", lambda value: fields.render_datetime(fields.iso_datetime(value))),
+        ("e_archive_url", fields.url),
+        ("status", lambda value: fields.status_code(value, rules.statuses)),
+        ("tracking_number", fields.text),
+        ("shipping_company", lambda value: fields.choice(value, rules.shipping_companies)),
+    )
+
+
+def _parse_item(entry: object, rules: Rules) -> ItemRequest:
+    if not isinstance(entry, dict):
+        message = f"Invalid data. Expected a dictionary, but got {type_name(entry)}."
+        return ItemRequest(sent_id=None, item_id=None, errors={"non_field_errors": [message]})
+    request = ItemRequest(sent_id=entry.get("id"), item_id=None)
+    if "id" not in entry:
+        request.errors["id"] = [fields.REQUIRED]
+    else:
+        try:
+            request.item_id = fields.integer(entry["id"])
+        except fields.Invalid as invalid:
+            request.errors["id"] = invalid.messages
+    for name, parse in _optional_fields(rules):
+        if name in entry:
+            try:
+                request.changes[name] = parse(entry[name])
+            except fields.Invalid as invalid:
+                request.errors[name] = invalid.messages
+    return request
+
+
+def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules) -> BulkOutcome:
+    """Decide and write in one transaction: all items or none."""
+    with store.transaction() as tx:
+        current = tx.get_items({r.item_id for r in requests if r.item_id is not None})
+        _check_against_state(requests, current, rules)
+        order_errors = _check_single_order(requests, current)
+        errors = []
+        for request in requests:
+            if request.errors:
+                errors.append(request.error_entry({f: request.errors[f] for f in FIELD_ORDER if f in request.errors}))
+            elif request in order_errors:
+                errors.append(request.error_entry([ONE_ORDER]))
+        if errors:
+            return BulkOutcome(errors=errors)
+        updated = tx.update_items([(r.item_id, r.changes) for r in requests if r.item_id is not None])
+        return BulkOutcome(updated=updated)
+
+
+def _check_against_state(requests: list[ItemRequest], current: dict[int, Row], rules: Rules) -> None:
+    seen: set[int] = set()
+    for request in requests:
+        item_id = request.item_id
+        if item_id is None:
+            continue
+        stored = current.get(item_id)
+        if stored is None:
+            request.errors.setdefault("id", []).append(f'Invalid pk "{request.sent_id}" - object does not exist.')
+            continue
+        if item_id in seen:
+            request.errors.setdefault("id", []).append(DUPLICATE)
+        seen.add(item_id)
+        if rules.strict and "status" not in request.errors and "tracking_number" not in request.errors:
+            problems = rules.transition_problems(
+                stored, request.changes.get("status"), request.changes.get("tracking_number")
+            )
+            for name, messages in problems.items():
+                request.errors.setdefault(name, []).extend(messages)
+
+
+def _check_single_order(requests: list[ItemRequest], current: dict[int, Row]) -> list[ItemRequest]:
+    """Items without field errors that belong to another order than the first such item."""
+    clean = [r for r in requests if not r.errors and r.item_id is not None]
+    if not clean:
+        return []
+    first_order = current[clean[0].item_id]["order"]
+    return [r for r in clean if current[r.item_id]["order"] != first_order]

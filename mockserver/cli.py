@@ -1,0 +1,202 @@
+"""``omnitron-mock`` command line: serve, validate, openapi, generate-seed."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from contracts import SCHEMA_NAMES, Contracts, bundled_openapi, default_contracts
+from mockserver.config import ENV_PREFIX, Settings, UserSpec, parse_positive_int, parse_statuses
+from mockserver.seed import SeedError, generate_seed_document, read_seed_file, startup_seed
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value else None
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        return parse_positive_int(text, "value")
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
+def _user(text: str) -> UserSpec:
+    try:
+        return UserSpec.parse(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omnitron-mock",
+        description="Emulator and contract kit for Omnitron's order item bulk status update API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the emulator over HTTP")
+    serve.add_argument("--host", help=f"interface to bind (env {ENV_PREFIX}HOST, default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=_port, help=f"port; 0 picks a free one (env {ENV_PREFIX}PORT, default {DEFAULT_PORT})"
+    )
+    serve.add_argument("--seed", metavar="FILE", help=f"seed document to start from (env {ENV_PREFIX}SEED)")
+    serve.add_argument(
+        "--strict", action="store_true", default=None, help=f"strict status rules (env {ENV_PREFIX}STRICT)"
+    )
+    serve.add_argument(
+        "--user",
+        action="append",
+        type=_user,
+        metavar="NAME:PASSWORD[:TOKEN]",
+        help=f"a user; repeatable; replaces the development user (env {ENV_PREFIX}USERS, comma-separated)",
+    )
+    serve.add_argument("--threads", type=_positive, help=f"worker threads (env {ENV_PREFIX}THREADS, default 8)")
+    serve.add_argument("--max-items", type=_positive, help=f"bulk item limit (env {ENV_PREFIX}MAX_ITEMS, default 1000)")
+    serve.add_argument(
+        "--max-body-bytes", type=_positive, help=f"request body limit (env {ENV_PREFIX}MAX_BODY_BYTES, default 1048576)"
+    )
+    serve.add_argument(
+        "--extra-status",
+        action="append",
+        metavar="CODE:NAME",
+        help=f"add a status code; repeatable (env {ENV_PREFIX}EXTRA_STATUSES, comma-separated)",
+    )
+    serve.add_argument(
+        "--extra-shipping-company",
+        action="append",
+        metavar="SLUG",
+        help=f"add a courier slug; repeatable (env {ENV_PREFIX}EXTRA_SHIPPING_COMPANIES, comma-separated)",
+    )
+
+    validate = commands.add_parser("validate", help="check a JSON file against a contract (exit 0 valid, 1 not)")
+    validate.add_argument("schema", metavar="SCHEMA", help="contract name: " + ", ".join(SCHEMA_NAMES))
+    validate.add_argument("file", metavar="FILE", help="JSON file, or - for standard input")
+
+    commands.add_parser("openapi", help="print the OpenAPI 3.1 document, schemas inlined")
+
+    generate = commands.add_parser("generate-seed", help="print a seed of N orders x M items")
+    generate.add_argument("--orders", type=int, required=True, metavar="N")
+    generate.add_argument("--items", type=int, required=True, metavar="M", help="items per order")
+    generate.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
+    return parser
+
+
+def _serve_settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    changes: dict[str, Any] = {}
+    if args.strict:
+        changes["strict"] = True
+    if args.max_items is not None:
+        changes["max_items"] = args.max_items
+    if args.max_body_bytes is not None:
+        changes["max_body_bytes"] = args.max_body_bytes
+    if args.extra_status:
+        changes["extra_statuses"] = {**settings.extra_statuses, **parse_statuses(",".join(args.extra_status))}
+    if args.extra_shipping_company:
+        changes["extra_shipping_companies"] = settings.extra_shipping_companies + tuple(args.extra_shipping_company)
+    return replace(settings, **changes)
+
+
+def _env_users() -> list[UserSpec]:
+    raw = _env("USERS")
+    return [UserSpec.parse(part.strip()) for part in raw.split(",") if part.strip()] if raw else []
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # docker stop and process managers send SIGTERM: leave the loop as Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+def serve(args: argparse.Namespace) -> int:
+    from mockserver.app import create_app
+    from mockserver.serving import DEFAULT_THREADS, HTTPServer
+
+    settings = _serve_settings(args)
+    users = args.user or _env_users()
+    seed_path = args.seed or _env("SEED")
+    document = read_seed_file(seed_path) if seed_path else None
+    contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
+    seed = startup_seed(document, users, contracts)
+    host = args.host or _env("HOST") or DEFAULT_HOST
+    port = args.port if args.port is not None else _port(_env("PORT") or str(DEFAULT_PORT))
+    threads = args.threads or parse_positive_int(_env("THREADS") or str(DEFAULT_THREADS), ENV_PREFIX + "THREADS")
+    server = HTTPServer(create_app(settings, seed=seed), host=host, port=port, threads=threads)
+    print(f"omnitron-mock listening on {server.url}", flush=True)
+    for user in seed.users:
+        print(f"  user {user['username']}  password {user['password']}  token {user['token']}", flush=True)
+    print(f"  strict mode {'on' if settings.strict else 'off'}; press Ctrl-C to stop", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    if args.schema not in SCHEMA_NAMES:
+        print(f"unknown contract {args.schema!r}; known: {', '.join(SCHEMA_NAMES)}", file=sys.stderr)
+        return 2
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+        instance = json.loads(text)
+    except (OSError, ValueError) as problem:
+        print(f"{args.file}: cannot read JSON: {problem}", file=sys.stderr)
+        return 2
+    errors = default_contracts().validate(args.schema, instance)
+    if not errors:
+        print(f"{args.file}: valid {args.schema}")
+        return 0
+    print(f"{args.file}: {len(errors)} error(s) against {args.schema}")
+    for error in errors:
+        print(f"  {error}")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        if args.command == "validate":
+            return validate(args)
+        if args.command == "openapi":
+            print(json.dumps(bundled_openapi(), indent=2, ensure_ascii=False))
+            return 0
+        document = generate_seed_document(args.orders, args.items)
+        text = json.dumps(document, separators=(",", ":"))
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        else:
+            print(text)
+        return 0
+    except SeedError as problem:
+        print("seed error:", file=sys.stderr)
+        for path, message in problem.errors:
+            print(f"  {path}: {message}", file=sys.stderr)
+        return 2
+    except ValueError as problem:
+        print(f"omnitron-mock: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The mock-only control API under ``/_mock``: health, reset, seed, state, journal."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Blueprint, Response, request
+
+from mockserver.context import emulator
+from mockserver.errors import APIError
+from mockserver.journal import matches, present
+from mockserver.jsonio import json_response
+from mockserver.seed import SeedError, build_seed
+
+blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
+
+
+def package_version() -> str:
+    try:
+        return version("omnitron-mock")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _json_body() -> object:
+    raw = request.get_data()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as problem:
+        raise APIError(400, {"detail": f"JSON parse error - {problem}"}) from None
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    return json_response({"status": "ok", "version": package_version()})
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    emulator().reset()
+    return json_response({"status": "reset"})
+
+
+@blueprint.post("/seed")
+def seed() -> Response:
+    state = emulator()
+    document = _json_body()
+    if document is None:
+        raise APIError(400, {"detail": "Send a seed document as the JSON body."})
+    try:
+        data = build_seed(document, state.contracts)
+    except SeedError as problem:
+        errors = [{"path": path, "message": message} for path, message in problem.errors]
+        raise APIError(400, {"detail": "The seed does not match the seed contract.", "errors": errors}) from None
+    state.store.load(data, replace=_flag("replace"))
+    return json_response({"users": len(data.users), "orders": len(data.orders), "items": len(data.items)})
+
+
+@blueprint.get("/state")
+def state() -> Response:
+    snapshot = emulator().store.snapshot()
+    return json_response(snapshot)
+
+
+@blueprint.get("/requests")
+def list_requests() -> Response:
+    state = emulator()
+    status_text = request.args.get("status")
+    if status_text is not None and not status_text.isdigit():
+        raise APIError(400, {"detail": "status must be a whole number."})
+    entries = [
+        present(entry, state.contracts)
+        for entry in state.store.requests()
+        if matches(
+            entry, request.args.get("method"), request.args.get("path"), int(status_text) if status_text else None
+        )
+    ]
+    return json_response({"count": len(entries), "requests": entries})
+
+
+@blueprint.delete("/requests")
+def clear_requests() -> Response:
+    emulator().store.clear_requests()
+    return Response(status=204)

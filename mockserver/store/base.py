@@ -1,0 +1,83 @@
+"""The store interface every implementation keeps.
+
+Rows are plain dicts in wire shape: an item is exactly what the API returns,
+an order lacks only its derived ``orderitem_set``, a user holds its password
+and token. A store never validates; the domain layer does that before it
+writes, inside one :meth:`Store.transaction` so that reading, deciding and
+writing a bulk cannot interleave with another request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+@dataclass
+class SeedData:
+    """Normalised rows ready to load: every field present, ids unique."""
+
+    users: list[Row] = field(default_factory=list)
+    orders: list[Row] = field(default_factory=list)
+    items: list[Row] = field(default_factory=list)
+
+
+class StoreTransaction(Protocol):
+    """Reads and writes inside one exclusive transaction."""
+
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        """The stored items among ``ids``, by id (unknown ids are left out)."""
+        ...
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
+        """Apply field changes to existing items; return the items, in order."""
+        ...
+
+
+class Store(Protocol):
+    """Storage of one emulator; implementations are safe across threads."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+
+    def get_item(self, item_id: int) -> Row | None: ...
+
+    def get_order(self, order_id: int) -> Row | None:
+        """The order with ``orderitem_set``: its item ids, ascending."""
+        ...
+
+    def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        """(total count, one page of items by ascending id), optionally of one order."""
+        ...
+
+    def user_by_username(self, username: str) -> Row | None: ...
+
+    def user_by_token(self, token: str) -> Row | None:
+        """The user owning ``token``; implementations compare in constant time."""
+        ...
+
+    def load(self, seed: SeedData, replace: bool) -> None:
+        """Load rows in one step. ``replace`` empties orders and items first,
+        and users too when ``seed`` brings users of its own."""
+        ...
+
+    def snapshot(self) -> dict[str, list[Row]]:
+        """``{"users": [...], "orders": [...]}``, each order with its ``items``."""
+        ...
+
+    def append_request(self, entry: Row) -> None:
+        """Add a journal entry; the store numbers it (``entry["id"]``)."""
+        ...
+
+    def requests(self) -> list[Row]:
+        """Journal entries, oldest first."""
+        ...
+
+    def clear_requests(self) -> None: ...
+
+    def iter_items(self) -> Iterator[Row]:
+        """Every item by ascending id (for state dumps and checks)."""
+        ...

@@ -1,0 +1,140 @@
+"""The in-memory store: dicts behind one lock."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import hashlib
+import hmac
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from mockserver.store.base import Row, SeedData
+
+
+def token_digest(token: str) -> bytes:
+    # Looking tokens up by digest keeps dict probing from leaking how much of
+    # a guessed token matched; the final check is hmac.compare_digest.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+class _MemoryTransaction:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        items = self._store._items
+        return {i: items[i] for i in ids if i in items}
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
+        items = self._store._items
+        updated = []
+        for item_id, fields in changes:
+            item = items[item_id]
+            item.update(fields)
+            updated.append(dict(item))
+        return updated
+
+
+class MemoryStore:
+    """Keeps everything in process memory; one lock serialises writers."""
+
+    def __init__(self, journal_limit: int = 10_000) -> None:
+        self._lock = threading.RLock()
+        self._users: dict[str, Row] = {}
+        self._tokens: dict[bytes, Row] = {}
+        self._orders: dict[int, Row] = {}
+        self._items: dict[int, Row] = {}
+        self._order_item_ids: dict[int, list[int]] = {}
+        self._journal: deque[Row] = deque(maxlen=journal_limit)
+        self._journal_counter = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        with self._lock:
+            yield _MemoryTransaction(self)
+
+    def get_item(self, item_id: int) -> Row | None:
+        with self._lock:
+            item = self._items.get(item_id)
+            return dict(item) if item is not None else None
+
+    def get_order(self, order_id: int) -> Row | None:
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None:
+                return None
+            return {**order, "orderitem_set": list(self._order_item_ids.get(order_id, []))}
+
+    def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        with self._lock:
+            ids = sorted(self._items) if order_id is None else self._order_item_ids.get(order_id, [])
+            return len(ids), [dict(self._items[i]) for i in ids[offset : offset + limit]]
+
+    def iter_items(self) -> Iterator[Row]:
+        with self._lock:
+            rows = [dict(self._items[i]) for i in sorted(self._items)]
+        return iter(rows)
+
+    def user_by_username(self, username: str) -> Row | None:
+        with self._lock:
+            user = self._users.get(username)
+            return dict(user) if user is not None else None
+
+    def user_by_token(self, token: str) -> Row | None:
+        with self._lock:
+            user = self._tokens.get(token_digest(token))
+        if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
+            return None
+        return dict(user)
+
+    def load(self, seed: SeedData, replace: bool) -> None:
+        seed = copy.deepcopy(seed)
+        with self._lock:
+            if replace:
+                self._orders.clear()
+                self._items.clear()
+                self._order_item_ids.clear()
+                if seed.users:
+                    self._users.clear()
+                    self._tokens.clear()
+            for user in seed.users:
+                previous = self._users.get(user["username"])
+                if previous is not None:
+                    self._tokens.pop(token_digest(previous["token"]), None)
+                self._users[user["username"]] = user
+                self._tokens[token_digest(user["token"])] = user
+            for order in seed.orders:
+                self._orders[order["pk"]] = order
+                self._order_item_ids.setdefault(order["pk"], [])
+            for item in seed.items:
+                previous = self._items.get(item["id"])
+                if previous is not None:
+                    self._order_item_ids[previous["order"]].remove(item["id"])
+                self._items[item["id"]] = item
+                bisect.insort(self._order_item_ids.setdefault(item["order"], []), item["id"])
+
+    def snapshot(self) -> dict[str, list[Row]]:
+        with self._lock:
+            orders = []
+            for order_id in sorted(self._orders):
+                item_ids = self._order_item_ids.get(order_id, [])
+                orders.append({**self._orders[order_id], "items": [dict(self._items[i]) for i in item_ids]})
+            users = [dict(self._users[name]) for name in sorted(self._users)]
+        return {"users": users, "orders": orders}
+
+    def append_request(self, entry: Row) -> None:
+        with self._lock:
+            self._journal_counter += 1
+            entry["id"] = self._journal_counter
+            self._journal.append(entry)
+
+    def requests(self) -> list[Row]:
+        with self._lock:
+            return list(self._journal)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._journal.clear()

@@ -1,0 +1,201 @@
+"""The command line, run as a user runs it: a real process, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import contracts
+from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME
+
+LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
+CLI = [sys.executable, "-m", "mockserver"]
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CLI, *args], input=stdin, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """Start ``serve --port 0``; yield (base URL, the banner lines); SIGTERM it after."""
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        match = LISTENING.match(first)
+        assert match, f"no listening line; got {first!r}; stderr: {process.stderr.read() if not first else ''}"
+        banner = [first.rstrip("\n")]
+        while "press Ctrl-C to stop" not in banner[-1]:
+            line = process.stdout.readline()
+            assert line, f"the server stopped before its banner ended: {banner}"
+            banner.append(line.rstrip("\n"))
+        yield match.group(1), banner
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def login(base: str, username: str, password: str) -> requests.Response:
+    return requests.post(f"{base}/api/i1/auth/login/", json={"username": username, "password": password}, timeout=10)
+
+
+def test_serve_prints_url_and_development_credentials_and_answers() -> None:
+    with serving() as (base, banner):
+        assert base.startswith("http://127.0.0.1:")
+        assert f"  user {DEV_USERNAME}  password {DEV_PASSWORD}  token {DEV_TOKEN}" in banner
+        assert len(DEV_TOKEN) == 40
+        assert requests.get(f"{base}/_mock/health", timeout=10).json()["status"] == "ok"
+        assert login(base, DEV_USERNAME, DEV_PASSWORD).json() == {"key": DEV_TOKEN}
+
+
+def test_user_flag_replaces_the_development_user() -> None:
+    with serving("--user", "erp:secret:" + "a" * 40, "--user", "wms:pw") as (base, banner):
+        assert not any(DEV_USERNAME in line for line in banner)
+        assert login(base, "erp", "secret").json() == {"key": "a" * 40}
+        assert login(base, "wms", "pw").status_code == 200
+        assert login(base, DEV_USERNAME, DEV_PASSWORD).status_code == 400
+
+
+def test_environment_variables_configure_serve(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"orders": [{"id": 7, "items": [{"id": 70, "status": "450"}]}]}))
+    env = {"OMNITRON_MOCK_SEED": str(seed), "OMNITRON_MOCK_STRICT": "1", "OMNITRON_MOCK_USERS": "erp:secret:tok-1"}
+    with serving(env=env) as (base, banner):
+        assert "  strict mode on; press Ctrl-C to stop" in banner
+        headers = {"Authorization": "Token tok-1"}
+        item = requests.get(f"{base}/api/i1/order_items/70/", headers=headers, timeout=10)
+        assert item.json()["status"] == "450"
+        # strict: shipping without a tracking number is refused
+        refused = requests.patch(
+            f"{base}/api/i1/order_items/bulk_status_update/",
+            json={"orderitem_set": [{"id": 70, "status": "500"}]},
+            headers=headers,
+            timeout=10,
+        )
+        assert refused.status_code == 400
+        assert list(refused.json()[0]["message"]) == ["tracking_number"]
+
+
+def test_reset_restores_the_seed_the_server_started_with(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"orders": [{"id": 3, "items": [{"id": 30}, {"id": 31}]}]}))
+    with serving("--seed", str(seed)) as (base, _):
+        headers = {"Authorization": f"Token {DEV_TOKEN}"}
+        url = f"{base}/api/i1/order_items/bulk_status_update/"
+        body = {"orderitem_set": [{"id": 30, "status": "450"}]}
+        assert requests.patch(url, json=body, headers=headers, timeout=10).status_code == 200
+        assert requests.post(f"{base}/_mock/reset", timeout=10).status_code == 200
+        item = requests.get(f"{base}/api/i1/order_items/30/", headers=headers, timeout=10).json()
+        assert item["status"] == "400"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--user", "no-password"], "expected NAME:PASSWORD[:TOKEN]"),
+        (["serve", "--port", "70000"], "port must be 0-65535"),
+        (["serve", "--threads", "0"], "must be at least 1"),
+    ],
+    ids=["user-without-password", "port-out-of-range", "zero-threads"],
+)
+def test_serve_refuses_bad_flags(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_serve_refuses_a_seed_that_breaks_the_contract(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"orders": [{"id": 1, "items": [{"id": 1, "status": "999"}]}]}))
+    result = run_cli("serve", "--port", "0", "--seed", str(seed))
+    assert result.returncode == 2
+    assert "$.orders[0].items[0].status" in result.stderr
+
+
+def test_serve_refuses_an_unreadable_seed_file(tmp_path: Path) -> None:
+    result = run_cli("serve", "--port", "0", "--seed", str(tmp_path / "missing.json"))
+    assert result.returncode == 2
+    assert "cannot read seed file" in result.stderr
+
+
+def test_validate_accepts_a_valid_file(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"orderitem_set": [{"id": 1, "status": "450"}]}))
+    result = run_cli("validate", "bulk-status-update-request", str(body))
+    assert result.returncode == 0, result.stdout
+    assert "valid bulk-status-update-request" in result.stdout
+
+
+def test_validate_lists_every_error_with_its_path(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"orderitem_set": [{"id": "x", "status": "999"}]}))
+    result = run_cli("validate", "bulk-status-update-request", str(body))
+    assert result.returncode == 1
+    assert "$.orderitem_set[0].id: 'x' is not of type 'integer'" in result.stdout
+    assert '$.orderitem_set[0].status: "999" is not one of "50"' in result.stdout
+
+
+def test_validate_reads_standard_input() -> None:
+    result = run_cli("validate", "login-response", "-", stdin='{"key": "abc"}')
+    assert result.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["validate", "no-such-contract", "-"], "{}", "unknown contract 'no-such-contract'"),
+        (["validate", "order-item", "-"], "{not json", "cannot read JSON"),
+    ],
+    ids=["unknown-contract", "not-json"],
+)
+def test_validate_usage_errors_exit_2(args: list[str], stdin: str, message: str) -> None:
+    result = run_cli(*args, stdin=stdin)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_openapi_prints_the_bundled_document() -> None:
+    result = run_cli("openapi")
+    assert result.returncode == 0
+    document: dict[str, Any] = json.loads(result.stdout)
+    assert document == contracts.bundled_openapi()
+    assert document["openapi"].startswith("3.1")
+
+
+def test_generate_seed_makes_orders_times_items_that_serve_can_load(tmp_path: Path) -> None:
+    target = tmp_path / "big.json"
+    assert run_cli("generate-seed", "--orders", "20", "--items", "5", "-o", str(target)).returncode == 0
+    document = json.loads(target.read_text())
+    assert contracts.validate("seed", document) == []
+    assert len(document["orders"]) == 20
+    assert sum(len(order["items"]) for order in document["orders"]) == 100
+    with serving("--seed", str(target)) as (base, _):
+        headers = {"Authorization": f"Token {DEV_TOKEN}"}
+        page = requests.get(f"{base}/api/i1/order_items/?order=20", headers=headers, timeout=10).json()
+        assert [item["id"] for item in page["results"]] == [96, 97, 98, 99, 100]
+
+
+def test_generate_seed_refuses_negative_counts() -> None:
+    result = run_cli("generate-seed", "--orders", "-1", "--items", "2")
+    assert result.returncode == 2
+    assert "must not be negative" in result.stderr

@@ -1,0 +1,148 @@
+"""The documented examples hold against the contracts, and the contracts' API reads well."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import contracts
+from contracts import ContractError, ContractViolation
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "omnitron-order-bulk-status-update.txt"
+
+# The reference page, as shipped with the docs, transcribed without its Python comments.
+DOCUMENTED_REQUEST = {
+    "orderitem_set": [
+        {
+            "id": 1,
+            "status": "450",
+            "invoice_number": "SEP123123",
+            "invoice_date": "2021-07-14T00:00:00.000000Z",
+            "e_archive_url": "http://e.archive.url/SEP123123",
+        },
+        {
+            "id": 2,
+            "status": "500",
+            "invoice_number": "SEP123123",
+            "invoice_date": "2021-07-14T00:00:00.000000Z",
+            "tracking_number": "TR123123",
+            "e_archive_url": "http://e.archive.url/SEP123123",
+            "shipping_company": "ups",
+        },
+        {"id": 3, "status": "500", "tracking_number": "TR444444", "shipping_company": "ups"},
+    ]
+}
+
+
+def _documented_json_after(heading: str) -> object:
+    """The JSON block that follows ``heading`` on the reference page."""
+    import json
+
+    text = REFERENCE.read_text("utf-8")
+    start = text.index(heading)
+    opening = text.index("[", start)
+    decoder = json.JSONDecoder()
+    value, _ = decoder.raw_decode(text[opening:])
+    return value
+
+
+needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference is not beside this checkout")
+
+
+def test_documented_request_matches_the_request_contract() -> None:
+    assert contracts.validate("bulk-status-update-request", DOCUMENTED_REQUEST) == []
+
+
+@needs_reference
+def test_documented_request_transcription_matches_the_page() -> None:
+    text = REFERENCE.read_text("utf-8")
+    for item in DOCUMENTED_REQUEST["orderitem_set"]:
+        for key, value in item.items():
+            shown = str(value) if isinstance(value, int) else f'"{value}"'
+            assert re.search(rf'"{key}":\s*{re.escape(shown)}', text), (key, value)
+
+
+@needs_reference
+def test_documented_success_response_matches_the_response_contract() -> None:
+    documented = _documented_json_after("Example Response")
+    assert contracts.validate("bulk-status-update-response", documented) == []
+    for item in documented:
+        assert contracts.validate("order-item", item) == []
+
+
+@needs_reference
+def test_documented_bad_response_matches_the_error_contract() -> None:
+    documented = _documented_json_after("Example Bad Responses")
+    assert contracts.validate("bulk-status-update-error-response", documented) == []
+
+
+def test_every_schema_has_a_stable_id_and_draft_2020_12() -> None:
+    for name in contracts.SCHEMA_NAMES:
+        schema = contracts.load_schema(name)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"] == f"https://omnitron-mock.invalid/contracts/{name}.json"
+
+
+def test_errors_carry_json_paths_and_readable_messages() -> None:
+    errors = contracts.validate(
+        "bulk-status-update-request", {"orderitem_set": [{"id": 1}, {"id": 2, "shipping_company": "fedex"}]}
+    )
+    assert [error.path for error in errors] == ["$.orderitem_set[1].shipping_company"]
+    assert errors[0].message.startswith("'fedex' is not one of ['ups', 'other'")
+
+
+def test_status_errors_list_the_status_table() -> None:
+    [error] = contracts.validate("order-item-status", "999")
+    statuses = contracts.default_contracts().statuses()
+    assert error == ContractError("$", '"999" is not one of ' + ", ".join(f'"{code}"' for code in statuses))
+
+
+def test_nullable_fields_explain_the_closest_branch() -> None:
+    item = _documented_json_after("Example Response")[0] if REFERENCE.exists() else None
+    if item is None:
+        pytest.skip("shared/reference is not beside this checkout")
+    [error] = contracts.validate("order-item", {**item, "price": 100})
+    assert error == ContractError("$.price", "100 is not of type 'string'")
+
+
+def test_assert_valid_raises_with_every_error_listed() -> None:
+    with pytest.raises(ContractViolation) as raised:
+        contracts.assert_valid("login-request", {"username": 5})
+    text = str(raised.value)
+    assert "does not match contract 'login-request'" in text
+    assert "$: 'password' is a required property" in text
+    assert "$.username: 5 is not of type 'string'" in text
+
+
+def test_unknown_contract_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="known: active-user"):
+        contracts.load_schema("nope")
+
+
+def test_unknown_fields_are_reported_with_paths() -> None:
+    found = contracts.default_contracts().unknown_fields(
+        "bulk-status-update-request", {"orderitem_set": [{"id": 1, "tracking_no": "x"}], "extra": True}
+    )
+    assert found == ["$.orderitem_set[0].tracking_no", "$.extra"]
+
+
+def test_extensions_reach_the_enums_and_the_limit() -> None:
+    extended = contracts.Contracts(extra_statuses={"700": "lost"}, extra_shipping_companies=["fedex"], max_items=2)
+    assert extended.statuses()["700"] == "lost"
+    assert extended.validate("shipping-company", "fedex") == []
+    too_many = {"orderitem_set": [{"id": 1}, {"id": 2}, {"id": 3}]}
+    assert [e.path for e in extended.validate("bulk-status-update-request", too_many)] == ["$.orderitem_set"]
+    # the shipped contracts stay as they were
+    assert contracts.validate("shipping-company", "fedex") != []
+
+
+def test_status_codes_exist_only_in_the_contract_files() -> None:
+    """No status code is written twice: code reads them from contracts/."""
+    root = Path(__file__).resolve().parents[1]
+    codes = set(contracts.default_contracts().statuses())
+    literal = re.compile(r"""["'](\d{2,3})["']""")
+    for source in [*root.joinpath("mockserver").rglob("*.py"), *root.joinpath("contracts").rglob("*.py")]:
+        found = {match for match in literal.findall(source.read_text("utf-8")) if match in codes}
+        assert not found, f"{source.name} hard-codes status codes {sorted(found)}"

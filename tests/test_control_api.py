@@ -1,0 +1,220 @@
+"""The mock-only control API: health, reset, seed, state, the request journal, contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+import contracts
+from mockserver import DEV_TOKEN, DEV_USERNAME, Settings, create_app
+
+BULK = "/api/i1/order_items/bulk_status_update/"
+
+
+def patch_bulk(client: FlaskClient, auth: dict[str, str], *items: dict[str, Any]) -> Any:
+    return client.patch(BULK, json={"orderitem_set": list(items)}, headers=auth)
+
+
+def journal(client: FlaskClient, query: str = "") -> list[dict[str, Any]]:
+    response = client.get(f"/_mock/requests{query}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["count"] == len(body["requests"])
+    return body["requests"]
+
+
+def test_health_answers_with_version(client: FlaskClient) -> None:
+    body = client.get("/_mock/health").get_json()
+    assert body["status"] == "ok"
+    assert body["version"]
+
+
+def test_default_seed_is_the_documented_example(state: Any) -> None:
+    snapshot = state()
+    order = snapshot["orders"][0]
+    assert [(i["id"], i["product_sku"], i["price"], i["price_currency"], i["tax_rate"]) for i in order["items"]] == [
+        (1, "1185185001", "100.00", "try", "18.00"),
+        (2, "1185185002", "86.00", "try", "18.00"),
+        (3, "1185185003", "17.00", "try", "18.00"),
+    ]
+    assert [o["pk"] for o in snapshot["orders"]] == [1, 2]
+    assert [u["username"] for u in snapshot["users"]] == [DEV_USERNAME]
+    assert snapshot["users"][0]["token"] == DEV_TOKEN
+
+
+def test_reset_restores_the_seed_and_empties_the_journal(client: FlaskClient, auth: dict[str, str], state: Any) -> None:
+    before = state()
+    assert patch_bulk(client, auth, {"id": 1, "status": "450"}).status_code == 200
+    assert state() != before
+    assert client.post("/_mock/reset").status_code == 200
+    assert state() == before
+    assert journal(client) == []
+
+
+def test_seed_merges_orders_and_users(client: FlaskClient, state: Any) -> None:
+    seed = {
+        "users": [{"username": "erp", "password": "pw", "token": "erp-token"}],
+        "orders": [{"id": 9, "items": [{"id": 90, "price": "10.00"}, {"id": 91, "status": "450"}]}],
+    }
+    response = client.post("/_mock/seed", json=seed)
+    assert response.status_code == 200
+    assert response.get_json() == {"users": 1, "orders": 1, "items": 2}
+    snapshot = state()
+    assert [o["pk"] for o in snapshot["orders"]] == [1, 2, 9]
+    assert {u["username"] for u in snapshot["users"]} == {DEV_USERNAME, "erp"}
+    item = client.get("/api/v1/order_items/91/", headers={"Authorization": "Token erp-token"}).get_json()
+    assert item["status"] == "450"
+    assert item["order"] == 9
+    order = client.get("/api/v1/orders/9/", headers={"Authorization": "Token erp-token"}).get_json()
+    assert order["orderitem_set"] == [90, 91]
+    assert order["amount"] == "10.00"
+
+
+def test_seed_with_replace_drops_the_old_orders(client: FlaskClient, state: Any) -> None:
+    response = client.post("/_mock/seed?replace=true", json={"orders": [{"id": 5, "items": [{"id": 50}]}]})
+    assert response.status_code == 200
+    snapshot = state()
+    assert [o["pk"] for o in snapshot["orders"]] == [5]
+    assert [u["username"] for u in snapshot["users"]] == [DEV_USERNAME], "users stay when the seed brings none"
+
+
+def test_seeding_an_existing_item_id_moves_it(client: FlaskClient, auth: dict[str, str]) -> None:
+    assert client.post("/_mock/seed", json={"orders": [{"id": 2, "items": [{"id": 1}]}]}).status_code == 200
+    assert client.get("/api/i1/orders/1/", headers=auth).get_json()["orderitem_set"] == [2, 3]
+    assert client.get("/api/i1/orders/2/", headers=auth).get_json()["orderitem_set"] == [1, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "fragment"),
+    [
+        ({"orders": [{"id": 1, "items": [{"id": 1, "status": "999"}]}]}, "$.orders[0].items[0].status", '"999"'),
+        ({"orders": [{"items": []}]}, "$.orders[0]", "'id' is a required property"),
+        ({"orders": [{"id": 1, "items": [{"id": 1}, {"id": 1}]}]}, "$.orders[*].items", "id 1 appears more than once"),
+        ({"users": [{"username": "a", "password": "b"}, {"username": "a", "password": "c"}]}, "$.users", '"a"'),
+        ({"order": []}, "$", "Additional properties are not allowed"),
+    ],
+    ids=["bad-status", "order-without-id", "duplicate-item", "duplicate-user", "misspelt-key"],
+)
+def test_bad_seed_is_refused_with_paths_and_changes_nothing(
+    client: FlaskClient, state: Any, body: dict[str, Any], path: str, fragment: str
+) -> None:
+    before = state()
+    response = client.post("/_mock/seed", json=body)
+    assert response.status_code == 400
+    payload = response.get_json()
+    assert payload["detail"] == "The seed does not match the seed contract."
+    assert any(error["path"] == path and fragment in error["message"] for error in payload["errors"]), payload
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [("", "Send a seed document as the JSON body."), ("{oops", "JSON parse error - ")],
+    ids=["empty", "malformed"],
+)
+def test_seed_needs_a_json_body(client: FlaskClient, state: Any, data: str, detail: str) -> None:
+    before = state()
+    response = client.post("/_mock/seed", data=data, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith(detail)
+    assert state() == before
+
+
+def test_journal_records_requests_with_masked_token_and_verdict(client: FlaskClient, auth: dict[str, str]) -> None:
+    patch_bulk(client, auth, {"id": 1, "status": "450", "tracking_no": "TR1"})
+    [entry] = journal(client)
+    assert entry["method"] == "PATCH"
+    assert entry["path"] == BULK
+    assert entry["status"] == 200
+    assert entry["headers"]["Authorization"] == f"Token {DEV_TOKEN[:4]}…{DEV_TOKEN[-4:]}"
+    assert DEV_TOKEN not in str(entry)
+    assert entry["body"] == {"orderitem_set": [{"id": 1, "status": "450", "tracking_no": "TR1"}]}
+    assert entry["response"][0]["status"] == "450"
+    assert entry["duration_ms"] >= 0
+    assert entry["verdict"] == {
+        "contract": "bulk-status-update-request",
+        "schema_errors": [],
+        "unknown_fields": ["$.orderitem_set[0].tracking_no"],
+        "ok": False,
+    }
+
+
+def test_journal_verdict_reports_schema_errors_of_tolerated_input(client: FlaskClient, auth: dict[str, str]) -> None:
+    # DRF accepts a numeric status; the contract asks for a string, and the journal says so.
+    assert patch_bulk(client, auth, {"id": 1, "status": 450}).status_code == 200
+    [entry] = journal(client)
+    assert entry["verdict"]["schema_errors"] == [
+        {"path": "$.orderitem_set[0].status", "message": "450 is not of type 'string'"}
+    ]
+
+
+def test_journal_verdict_on_a_body_that_is_not_json(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.patch(BULK, data="{nope", content_type="application/json", headers=auth)
+    [entry] = journal(client)
+    assert entry["status"] == 400
+    assert entry["body"] == "{nope"
+    assert entry["verdict"]["schema_errors"] == [{"path": "$", "message": "body is not valid JSON"}]
+
+
+def test_journal_filters_and_clears(client: FlaskClient, auth: dict[str, str]) -> None:
+    patch_bulk(client, auth, {"id": 1, "status": "450"})
+    patch_bulk(client, auth, {"id": 1, "status": "nope"})
+    client.get("/api/v1/orders/1/", headers=auth)
+    client.get("/_mock/state")  # control calls are not journalled
+    assert [e["status"] for e in journal(client)] == [200, 400, 200]
+    assert [e["path"] for e in journal(client, "?method=get")] == ["/api/v1/orders/1/"]
+    assert [e["status"] for e in journal(client, "?path=bulk_status&status=400")] == [400]
+    assert journal(client, "?status=500") == []
+    assert client.get("/_mock/requests?status=abc").status_code == 400
+    assert client.delete("/_mock/requests").status_code == 204
+    assert journal(client) == []
+
+
+def test_journal_keeps_the_newest_entries_up_to_its_limit(auth: dict[str, str]) -> None:
+    client = create_app(Settings(journal_limit=2)).test_client()
+    for order_id in (1, 2, 1):
+        client.get(f"/api/i1/orders/{order_id}/", headers=auth)
+    entries = journal(client)
+    assert [e["path"] for e in entries] == ["/api/i1/orders/2/", "/api/i1/orders/1/"]
+    assert entries[0]["id"] < entries[1]["id"]
+
+
+def test_contracts_are_served(client: FlaskClient) -> None:
+    index = client.get("/contracts/").get_json()["schemas"]
+    assert index == [f"/contracts/{name}.json" for name in contracts.SCHEMA_NAMES]
+    for name in contracts.SCHEMA_NAMES:
+        assert client.get(f"/contracts/{name}.json").get_json() == contracts.load_schema(name)
+    assert client.get("/openapi.json").get_json() == contracts.bundled_openapi()
+    missing = client.get("/contracts/nope.json")
+    assert missing.status_code == 404
+    assert missing.get_json() == {"detail": "Not found."}
+
+
+def test_served_contracts_carry_the_enum_extensions(auth: dict[str, str]) -> None:
+    settings = Settings(extra_statuses={"700": "lost"}, extra_shipping_companies=("fedex",), max_items=5)
+    client = create_app(settings).test_client()
+    assert "fedex" in client.get("/contracts/shipping-company.json").get_json()["enum"]
+    statuses = client.get("/contracts/order-item-status.json").get_json()["oneOf"]
+    assert {"const": "700", "title": "lost"} in statuses
+    bundled = client.get("/openapi.json").get_json()
+    assert "fedex" in bundled["components"]["schemas"]["shipping-company"]["enum"]
+    response = client.patch(
+        BULK, json={"orderitem_set": [{"id": 1, "status": "700", "shipping_company": "fedex"}]}, headers=auth
+    )
+    assert response.status_code == 200
+    assert (response.get_json()[0]["status"], response.get_json()[0]["shipping_company"]) == ("700", "fedex")
+
+
+def test_unknown_control_route_is_json_404(client: FlaskClient) -> None:
+    response = client.get("/_mock/nope")
+    assert response.status_code == 404
+    assert response.get_json() == {"detail": "Not found."}
+
+
+def test_control_route_wrong_method_is_json_405(client: FlaskClient) -> None:
+    response = client.get("/_mock/reset")
+    assert response.status_code == 405
+    assert response.get_json() == {"detail": 'Method "GET" not allowed.'}
+    assert "POST" in response.headers["Allow"]
