@@ -101,8 +101,15 @@ class Contracts:
         return to_contract_errors(self.validator(name).iter_errors(instance))
 
     def unknown_fields(self, name: str, instance: object) -> list[str]:
-        """JSON paths of keys in ``instance`` that the named schema does not declare."""
-        return unknown_fields(self, name, instance)
+        """JSON paths of object keys in ``instance`` that the named schema does not declare.
+
+        The real service ignores such keys silently, so a misspelt field
+        (``tracking_no``) is lost without an error: this finds it.
+        """
+        found: list[str] = []
+        schema = self.schema(name)
+        _walk_unknown(schema, instance, "$", self._registry.resolver(schema["$id"]), found)
+        return found
 
     def assert_valid(self, name: str, instance: object) -> None:
         errors = self.validate(name, instance)
@@ -114,18 +121,6 @@ class Contracts:
 def default_contracts() -> Contracts:
     """The contracts as shipped, without extensions."""
     return Contracts()
-
-
-def unknown_fields(contracts: Contracts, name: str, instance: object) -> list[str]:
-    """JSON paths of object keys the named schema does not declare.
-
-    The real service ignores such keys silently, so a misspelt field
-    (``tracking_no``) is lost without an error: this finds it.
-    """
-    found: list[str] = []
-    resolver = contracts.registry.resolver(contracts.schema(name)["$id"])
-    _walk_unknown(contracts.schema(name), instance, "$", resolver, found)
-    return found
 
 
 def _walk_unknown(schema: object, instance: object, path: str, resolver: Any, found: list[str]) -> None:

@@ -154,13 +154,13 @@ def order_detail(_user: Row, order_id: str) -> Response:
     return json_response(order)
 
 
-def _query_int(name: str, error: APIError | None = None, minimum: int = 1) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+def _int_param(name: str) -> int | None:
+    """A query parameter as an integer; None when absent; ValueError when not one."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
         return None
-    raw = raw.strip()
-    if not raw.isascii() or not raw.lstrip("-").isdigit() or int(raw) < minimum:
-        raise error or _field_errors({name: ["Enter a number."]})
+    if not raw.isascii() or not raw.removeprefix("-").isdigit():
+        raise ValueError(name)
     return int(raw)
 
 
@@ -174,9 +174,25 @@ def _page_url(page: int) -> str:
 
 def order_item_list(_user: Row) -> Response:
     state = emulator()
-    order_id = _query_int("order", minimum=-(2**63))
-    page = _query_int("page", error=errors.detail(404, "Invalid page.")) or 1
-    page_size = min(_query_int("page_size") or state.settings.page_size, state.settings.max_items)
+    try:
+        order_id = _int_param("order")
+    except ValueError:
+        raise _field_errors({"order": ["Enter a number."]}) from None
+    try:
+        page = _int_param("page")
+    except ValueError:
+        page = 0
+    if page is not None and page < 1:
+        raise errors.detail(404, "Invalid page.")
+    page = page or 1
+    try:
+        requested_size = _int_param("page_size")
+    except ValueError:
+        requested_size = None
+    # DRF's pagination falls back to the default size on a bad page_size.
+    page_size = min(
+        requested_size if requested_size and requested_size > 0 else state.settings.page_size, state.settings.max_items
+    )
     count, items = state.store.list_items(order_id, (page - 1) * page_size, page_size)
     last_page = max(1, -(-count // page_size))
     if page > last_page:

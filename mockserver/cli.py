@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from contracts import SCHEMA_NAMES, Contracts, bundled_openapi, default_contracts
@@ -155,7 +156,7 @@ def validate(args: argparse.Namespace) -> int:
         print(f"unknown contract {args.schema!r}; known: {', '.join(SCHEMA_NAMES)}", file=sys.stderr)
         return 2
     try:
-        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
         instance = json.loads(text)
     except (OSError, ValueError) as problem:
         print(f"{args.file}: cannot read JSON: {problem}", file=sys.stderr)

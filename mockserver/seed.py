@@ -6,6 +6,7 @@ holds its ``items``. Omitted fields take the defaults below.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 from decimal import Decimal
@@ -122,7 +123,7 @@ def _check_unique(errors: list[tuple[str, str]], where: str, values: list[object
 
 def _user(raw: dict[str, Any]) -> Row:
     return {
-        "pk": raw.get("pk", 0),
+        "pk": raw.get("pk"),  # the store numbers users seeded without one
         "username": raw["username"],
         "password": raw["password"],
         # DRF authtoken keys are 40 hex characters.
@@ -137,7 +138,7 @@ def _user(raw: dict[str, Any]) -> Row:
 def _item(raw: dict[str, Any], order_id: int) -> Row:
     item: Row = {"id": raw["id"], "order": order_id}
     for name, default in ITEM_DEFAULTS.items():
-        item[name] = json.loads(json.dumps(raw[name])) if name in raw else json.loads(json.dumps(default))
+        item[name] = copy.deepcopy(raw.get(name, default))
     if item["product_sku"] is None:
         item["product_sku"] = f"SKU{raw['id']:08d}"
     if item["invoice_date"] is not None:
@@ -193,8 +194,6 @@ def startup_seed(
         seed.users = list(named.values())
     elif not seed.users and document is not None:
         seed.users = build_seed({"users": DEFAULT_SEED_DOCUMENT["users"]}).users
-    for pk, user in enumerate(seed.users, start=1):
-        user["pk"] = user["pk"] or pk
     return seed
 
 

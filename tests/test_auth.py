@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, create_app
-from tests.conftest import ContractCheckedClient, get_state
+from tests.helpers import ContractCheckedClient, get_state
 
 PREFIXES = [pytest.param("/api/i1/", id="i1"), pytest.param("/api/v1/", id="v1")]
 BULK = "order_items/bulk_status_update/"

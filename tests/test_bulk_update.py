@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mockserver import Settings
+from tests.helpers import documented
 
 BULK = "order_items/bulk_status_update/"
 BULK_PATH = "/api/i1/" + BULK
@@ -57,32 +58,7 @@ WRITABLE_FIELDS = (
 )
 
 # The example request of reference/omnitron-order-bulk-status-update.txt.
-DOC_REQUEST: dict[str, Any] = {
-    "orderitem_set": [
-        {
-            "id": 1,
-            "status": "450",
-            "invoice_number": "SEP123123",
-            "invoice_date": "2021-07-14T00:00:00.000000Z",
-            "e_archive_url": "http://e.archive.url/SEP123123",
-        },
-        {
-            "id": 2,
-            "status": "500",
-            "invoice_number": "SEP123123",
-            "invoice_date": "2021-07-14T00:00:00.000000Z",
-            "tracking_number": "TR123123",
-            "e_archive_url": "http://e.archive.url/SEP123123",
-            "shipping_company": "ups",
-        },
-        {
-            "id": 3,
-            "status": "500",
-            "tracking_number": "TR444444",
-            "shipping_company": "ups",
-        },
-    ]
-}
+DOC_REQUEST: dict[str, Any] = documented("request")
 
 NO_MORE_THAN_255 = "Ensure this field has no more than 255 characters."
 DATETIME_FORMAT = (

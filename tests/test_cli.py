@@ -18,9 +18,11 @@ import requests
 
 import contracts
 from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME
+from tests.helpers import checked_session
 
 LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
 CLI = [sys.executable, "-m", "mockserver"]
+HTTP = checked_session()
 
 
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -56,7 +58,7 @@ def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str
 
 
 def login(base: str, username: str, password: str) -> requests.Response:
-    return requests.post(f"{base}/api/i1/auth/login/", json={"username": username, "password": password}, timeout=10)
+    return HTTP.post(f"{base}/api/i1/auth/login/", json={"username": username, "password": password}, timeout=10)
 
 
 def test_serve_prints_url_and_development_credentials_and_answers() -> None:
@@ -64,7 +66,7 @@ def test_serve_prints_url_and_development_credentials_and_answers() -> None:
         assert base.startswith("http://127.0.0.1:")
         assert f"  user {DEV_USERNAME}  password {DEV_PASSWORD}  token {DEV_TOKEN}" in banner
         assert len(DEV_TOKEN) == 40
-        assert requests.get(f"{base}/_mock/health", timeout=10).json()["status"] == "ok"
+        assert HTTP.get(f"{base}/_mock/health", timeout=10).json()["status"] == "ok"
         assert login(base, DEV_USERNAME, DEV_PASSWORD).json() == {"key": DEV_TOKEN}
 
 
@@ -83,10 +85,10 @@ def test_environment_variables_configure_serve(tmp_path: Path) -> None:
     with serving(env=env) as (base, banner):
         assert "  strict mode on; press Ctrl-C to stop" in banner
         headers = {"Authorization": "Token tok-1"}
-        item = requests.get(f"{base}/api/i1/order_items/70/", headers=headers, timeout=10)
+        item = HTTP.get(f"{base}/api/i1/order_items/70/", headers=headers, timeout=10)
         assert item.json()["status"] == "450"
         # strict: shipping without a tracking number is refused
-        refused = requests.patch(
+        refused = HTTP.patch(
             f"{base}/api/i1/order_items/bulk_status_update/",
             json={"orderitem_set": [{"id": 70, "status": "500"}]},
             headers=headers,
@@ -103,9 +105,9 @@ def test_reset_restores_the_seed_the_server_started_with(tmp_path: Path) -> None
         headers = {"Authorization": f"Token {DEV_TOKEN}"}
         url = f"{base}/api/i1/order_items/bulk_status_update/"
         body = {"orderitem_set": [{"id": 30, "status": "450"}]}
-        assert requests.patch(url, json=body, headers=headers, timeout=10).status_code == 200
-        assert requests.post(f"{base}/_mock/reset", timeout=10).status_code == 200
-        item = requests.get(f"{base}/api/i1/order_items/30/", headers=headers, timeout=10).json()
+        assert HTTP.patch(url, json=body, headers=headers, timeout=10).status_code == 200
+        assert HTTP.post(f"{base}/_mock/reset", timeout=10).status_code == 200
+        item = HTTP.get(f"{base}/api/i1/order_items/30/", headers=headers, timeout=10).json()
         assert item["status"] == "400"
 
 
@@ -191,7 +193,7 @@ def test_generate_seed_makes_orders_times_items_that_serve_can_load(tmp_path: Pa
     assert sum(len(order["items"]) for order in document["orders"]) == 100
     with serving("--seed", str(target)) as (base, _):
         headers = {"Authorization": f"Token {DEV_TOKEN}"}
-        page = requests.get(f"{base}/api/i1/order_items/?order=20", headers=headers, timeout=10).json()
+        page = HTTP.get(f"{base}/api/i1/order_items/?order=20", headers=headers, timeout=10).json()
         assert [item["id"] for item in page["results"]] == [96, 97, 98, 99, 100]
 
 

@@ -6,14 +6,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import requests
-
 from mockserver import DEV_TOKEN
 from mockserver.serving import HTTPServer
+from tests.helpers import checked_session
 
 THREADS = 8
 BULKS_PER_THREAD = 30
 ITEMS = (1, 2, 3)
+HTTP = checked_session()
 HEADERS = {"Authorization": f"Token {DEV_TOKEN}"}
 
 
@@ -33,7 +33,7 @@ def test_concurrent_bulks_equal_some_serial_order(live_server: HTTPServer) -> No
 
     def worker(index: int) -> list[tuple[str, int, Any]]:
         outcomes = []
-        with requests.Session() as session:
+        with checked_session() as session:
             start.wait()
             for round_ in range(BULKS_PER_THREAD):
                 tag, body = _bulk(index, round_)
@@ -60,9 +60,7 @@ def test_concurrent_bulks_equal_some_serial_order(live_server: HTTPServer) -> No
         other = "invoice_number" if field == "tracking_number" else "tracking_number"
         assert len({item[other] for item in items}) == 1, items
 
-    final = [
-        requests.get(f"{live_server.url}/api/i1/order_items/{i}/", headers=HEADERS, timeout=10).json() for i in ITEMS
-    ]
+    final = [HTTP.get(f"{live_server.url}/api/i1/order_items/{i}/", headers=HEADERS, timeout=10).json() for i in ITEMS]
     final_pair = {(item["tracking_number"], item["invoice_number"]) for item in final}
     assert len(final_pair) == 1, final
     # Serial-order witness: the last accepted bulk saw exactly the final state,
@@ -70,7 +68,7 @@ def test_concurrent_bulks_equal_some_serial_order(live_server: HTTPServer) -> No
     observed_pairs = {(items[0]["tracking_number"], items[0]["invoice_number"]) for _, items in accepted}
     assert final_pair <= observed_pairs
     assert not (set(final_pair.pop()) & rejected_tags)
-    untouched = requests.get(f"{live_server.url}/api/i1/order_items/4/", headers=HEADERS, timeout=10).json()
+    untouched = HTTP.get(f"{live_server.url}/api/i1/order_items/4/", headers=HEADERS, timeout=10).json()
     assert untouched["status"] == "400"
 
 
@@ -81,7 +79,7 @@ def test_concurrent_reads_during_writes_never_see_half_a_bulk(live_server: HTTPS
 
     def writer() -> None:
         try:
-            with requests.Session() as session:
+            with checked_session() as session:
                 for round_ in range(60):
                     body = {"orderitem_set": [{"id": i, "tracking_number": f"t{round_}"} for i in ITEMS]}
                     assert session.patch(url, json=body, headers=HEADERS, timeout=30).status_code == 200
@@ -90,7 +88,7 @@ def test_concurrent_reads_during_writes_never_see_half_a_bulk(live_server: HTTPS
 
     def reader() -> int:
         torn = 0
-        with requests.Session() as session:
+        with checked_session() as session:
             while not stop.is_set():
                 results = session.get(page_url, headers=HEADERS, timeout=30).json()["results"]
                 torn += len({item["tracking_number"] for item in results}) != 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,73 +10,34 @@ import pytest
 
 import contracts
 from contracts import ContractError, ContractViolation
+from tests.helpers import documented
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "omnitron-order-bulk-status-update.txt"
 
-# The reference page, as shipped with the docs, transcribed without its Python comments.
-DOCUMENTED_REQUEST = {
-    "orderitem_set": [
-        {
-            "id": 1,
-            "status": "450",
-            "invoice_number": "SEP123123",
-            "invoice_date": "2021-07-14T00:00:00.000000Z",
-            "e_archive_url": "http://e.archive.url/SEP123123",
-        },
-        {
-            "id": 2,
-            "status": "500",
-            "invoice_number": "SEP123123",
-            "invoice_date": "2021-07-14T00:00:00.000000Z",
-            "tracking_number": "TR123123",
-            "e_archive_url": "http://e.archive.url/SEP123123",
-            "shipping_company": "ups",
-        },
-        {"id": 3, "status": "500", "tracking_number": "TR444444", "shipping_company": "ups"},
-    ]
-}
-
-
-def _documented_json_after(heading: str) -> object:
-    """The JSON block that follows ``heading`` on the reference page."""
-    import json
-
-    text = REFERENCE.read_text("utf-8")
-    start = text.index(heading)
-    opening = text.index("[", start)
-    decoder = json.JSONDecoder()
-    value, _ = decoder.raw_decode(text[opening:])
-    return value
-
-
-needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference is not beside this checkout")
-
 
 def test_documented_request_matches_the_request_contract() -> None:
-    assert contracts.validate("bulk-status-update-request", DOCUMENTED_REQUEST) == []
+    assert contracts.validate("bulk-status-update-request", documented("request")) == []
 
 
-@needs_reference
-def test_documented_request_transcription_matches_the_page() -> None:
+def test_documented_success_response_matches_the_response_contract() -> None:
+    assert contracts.validate("bulk-status-update-response", documented("response")) == []
+
+
+def test_documented_bad_response_matches_the_error_contract() -> None:
+    assert contracts.validate("bulk-status-update-error-response", documented("bad-response")) == []
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/reference is not beside this checkout")
+def test_documented_copies_equal_the_reference_page() -> None:
     text = REFERENCE.read_text("utf-8")
-    for item in DOCUMENTED_REQUEST["orderitem_set"]:
+    decoder = json.JSONDecoder()
+    for name, heading in (("response", "Example Response"), ("bad-response", "Example Bad Responses")):
+        start = text.index("[", text.index(heading))
+        assert decoder.raw_decode(text[start:])[0] == documented(name)
+    for item in documented("request")["orderitem_set"]:
         for key, value in item.items():
             shown = str(value) if isinstance(value, int) else f'"{value}"'
             assert re.search(rf'"{key}":\s*{re.escape(shown)}', text), (key, value)
-
-
-@needs_reference
-def test_documented_success_response_matches_the_response_contract() -> None:
-    documented = _documented_json_after("Example Response")
-    assert contracts.validate("bulk-status-update-response", documented) == []
-    for item in documented:
-        assert contracts.validate("order-item", item) == []
-
-
-@needs_reference
-def test_documented_bad_response_matches_the_error_contract() -> None:
-    documented = _documented_json_after("Example Bad Responses")
-    assert contracts.validate("bulk-status-update-error-response", documented) == []
 
 
 def test_every_schema_has_a_stable_id_and_draft_2020_12() -> None:
@@ -100,9 +62,7 @@ def test_status_errors_list_the_status_table() -> None:
 
 
 def test_nullable_fields_explain_the_closest_branch() -> None:
-    item = _documented_json_after("Example Response")[0] if REFERENCE.exists() else None
-    if item is None:
-        pytest.skip("shared/reference is not beside this checkout")
+    item = documented("response")[0]
     [error] = contracts.validate("order-item", {**item, "price": 100})
     assert error == ContractError("$.price", "100 is not of type 'string'")
 

@@ -61,7 +61,8 @@ class Store(Protocol):
 
     def load(self, seed: SeedData, replace: bool) -> None:
         """Load rows in one step. ``replace`` empties orders and items first,
-        and users too when ``seed`` brings users of its own."""
+        and users too when ``seed`` brings users of its own. Users without a
+        ``pk`` get the next free one (or keep theirs when they replace a user)."""
         ...
 
     def snapshot(self) -> dict[str, list[Row]]:

@@ -100,10 +100,14 @@ class MemoryStore:
                 if seed.users:
                     self._users.clear()
                     self._tokens.clear()
+            next_pk = max((u["pk"] for u in self._users.values()), default=0) + 1
             for user in seed.users:
                 previous = self._users.get(user["username"])
                 if previous is not None:
                     self._tokens.pop(token_digest(previous["token"]), None)
+                if user["pk"] is None:
+                    user["pk"] = previous["pk"] if previous is not None else next_pk
+                    next_pk = max(next_pk, user["pk"] + 1)
                 self._users[user["username"]] = user
                 self._tokens[token_digest(user["token"])] = user
             for order in seed.orders:

@@ -1,0 +1,91 @@
+"""Test helpers shared by the suite: documented examples, the response
+contract oracle and a contract-checking Flask test client."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+import contracts
+
+PREFIXES = ("/api/i1/", "/api/v1/")
+DATA = Path(__file__).resolve().parent / "data"
+BULK_PATH = "/api/i1/order_items/bulk_status_update/"
+
+# Which contract a 200 body follows, by route (independent of the server's own mapping).
+_SUCCESS_CONTRACTS = (
+    (re.compile(r"auth/login/"), "login-response"),
+    (re.compile(r"active_user/"), "active-user"),
+    (re.compile(r"order_items/bulk_status_update/"), "bulk-status-update-response"),
+    (re.compile(r"order_items/[^/]+/"), "order-item"),
+    (re.compile(r"order_items/"), "order-item-page"),
+    (re.compile(r"orders/[^/]+/"), "order"),
+)
+
+
+def documented(name: str) -> Any:
+    """A body of the public documentation's example, kept as JSON in tests/data."""
+    return json.loads((DATA / f"documented-{name}.json").read_text("utf-8"))
+
+
+def expected_contract(method: str, path: str, status: int, body: Any) -> str | None:
+    """The contract an emulated response must match, or None when it has no body."""
+    route = next((path[len(p) :] for p in PREFIXES if path.startswith(p)), None)
+    if route is None or method == "HEAD" or status in (204, 301):
+        return None
+    if status >= 401 or (status == 400 and isinstance(body, dict) and "detail" in body):
+        return "detail-error"
+    if status == 400:
+        return "bulk-status-update-error-response" if isinstance(body, list) else "field-errors"
+    if method == "OPTIONS":
+        return None
+    return next(name for pattern, name in _SUCCESS_CONTRACTS if pattern.fullmatch(route))
+
+
+def check_response_contract(method: str, path: str, status: int, text: str) -> None:
+    route_is_emulated = path.startswith(PREFIXES)
+    if not route_is_emulated:
+        return
+    if status >= 400 and method != "HEAD":
+        assert text, f"{method} {path} -> {status} has an empty body"
+    body = json.loads(text) if text else None
+    contract = expected_contract(method, path, status, body)
+    if contract is not None:
+        errors = contracts.validate(contract, body)
+        assert errors == [], f"{method} {path} -> {status} breaks {contract}: {errors}"
+
+
+class ContractCheckedClient(FlaskClient):
+    """A Flask test client that checks every emulated response against its contract."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        request = response.request
+        check_response_contract(request.method, request.path, response.status_code, response.get_data(as_text=True))
+        return response
+
+
+def get_state(client: FlaskClient) -> dict[str, Any]:
+    """The emulator's users, orders and items, through the control API."""
+    response = client.get("/_mock/state")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def checked_session() -> requests.Session:
+    """A ``requests`` session whose every emulated response is contract-checked."""
+
+    def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        path = urlsplit(response.request.url).path
+        check_response_contract(response.request.method, path, response.status_code, response.text)
+
+    session = requests.Session()
+    session.hooks["response"].append(check)
+    return session
