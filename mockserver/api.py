@@ -39,6 +39,7 @@ class Endpoint:
     handlers: dict[str, Handler]
     public: bool = False
     request_contract: str | None = None
+    carries_credentials: bool = False
 
     @property
     def allow(self) -> str:
@@ -208,7 +209,9 @@ def order_item_list(_user: Row) -> Response:
 
 
 ENDPOINTS: dict[str, Endpoint] = {
-    "auth/login/": Endpoint("Obtain Auth Token", {"POST": login}, public=True, request_contract="login-request"),
+    "auth/login/": Endpoint(
+        "Obtain Auth Token", {"POST": login}, public=True, request_contract="login-request", carries_credentials=True
+    ),
     "active_user/": Endpoint("Active User", {"GET": active_user}),
     "order_items/bulk_status_update/": Endpoint(
         "Order Item Bulk Status Update", {"PATCH": bulk_status_update}, request_contract="bulk-status-update-request"

@@ -102,6 +102,7 @@ def _finish_response(response: Response) -> Response:
         response_body=response.get_data() if not response.direct_passthrough else b"",
         duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
         request_contract=endpoint.request_contract if endpoint is not None else None,
+        carries_credentials=endpoint is not None and endpoint.carries_credentials,
     )
     emulator().store.append_request(entry)
     return response

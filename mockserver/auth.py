@@ -39,12 +39,13 @@ def authenticate(header: str | None, store: Store) -> Row | None:
     return user
 
 
+def mask_secret(secret: str) -> str:
+    """``8d5a…4c1c``: enough to tell tokens apart, not to reuse one."""
+    return "****" if len(secret) <= 8 else f"{secret[:4]}…{secret[-4:]}"
+
+
 def mask_authorization(header: str) -> str:
-    """``Token 8d5a…4c1c`` style: enough to tell tokens apart, not to reuse one."""
+    """The header with its credentials masked: ``Token 8d5a…4c1c``."""
     scheme, _, credentials = header.partition(" ")
     credentials = credentials.strip()
-    if not credentials:
-        return header
-    if len(credentials) <= 8:
-        return f"{scheme} ****"
-    return f"{scheme} {credentials[:4]}…{credentials[-4:]}"
+    return f"{scheme} {mask_secret(credentials)}" if credentials else header

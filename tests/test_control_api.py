@@ -141,6 +141,17 @@ def test_journal_records_requests_with_masked_token_and_verdict(client: FlaskCli
     }
 
 
+def test_journal_hides_login_passwords_and_returned_keys(client: FlaskClient) -> None:
+    response = client.post("/api/i1/auth/login/", json={"username": DEV_USERNAME, "password": "mock-password"})
+    assert response.get_json() == {"key": DEV_TOKEN}
+    [entry] = journal(client)
+    assert entry["body"] == {"username": DEV_USERNAME, "password": "********"}
+    assert entry["response"] == {"key": f"{DEV_TOKEN[:4]}…{DEV_TOKEN[-4:]}"}
+    assert "mock-password" not in str(entry)
+    assert DEV_TOKEN not in str(entry)
+    assert entry["verdict"]["ok"] is True
+
+
 def test_journal_verdict_reports_schema_errors_of_tolerated_input(client: FlaskClient, auth: dict[str, str]) -> None:
     # DRF accepts a numeric status; the contract asks for a string, and the journal says so.
     assert patch_bulk(client, auth, {"id": 1, "status": 450}).status_code == 200
@@ -156,6 +167,13 @@ def test_journal_verdict_on_a_body_that_is_not_json(client: FlaskClient, auth: d
     assert entry["status"] == 400
     assert entry["body"] == "{nope"
     assert entry["verdict"]["schema_errors"] == [{"path": "$", "message": "body is not valid JSON"}]
+
+
+def test_journal_verdict_on_a_json_string_body(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.patch(BULK, json="orderitem_set", headers=auth)
+    [entry] = journal(client)
+    assert entry["body"] == "orderitem_set"
+    assert entry["verdict"]["schema_errors"] == [{"path": "$", "message": "'orderitem_set' is not of type 'object'"}]
 
 
 def test_journal_filters_and_clears(client: FlaskClient, auth: dict[str, str]) -> None:
