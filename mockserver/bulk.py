@@ -33,7 +33,7 @@ FIELD_ORDER = (
 )
 
 
-@dataclass(eq=False)
+@dataclass
 class ItemRequest:
     """One entry of ``orderitem_set`` after the field pass."""
 
@@ -76,10 +76,14 @@ def parse_bulk(data: object, rules: Rules) -> list[ItemRequest]:
         raise FieldErrors({"orderitem_set": ["This list may not be empty."]})
     if len(entries) > rules.max_items:
         raise FieldErrors({"orderitem_set": [f"Ensure this field has no more than {rules.max_items} elements."]})
-    return [_parse_item(entry, rules) for entry in entries]
+    optional_fields = _optional_fields(rules)
+    return [_parse_item(entry, optional_fields) for entry in entries]
 
 
-def _optional_fields(rules: Rules) -> tuple[tuple[str, Callable[[object], Any]], ...]:
+FieldParsers = tuple[tuple[str, Callable[[object], Any]], ...]
+
+
+def _optional_fields(rules: Rules) -> FieldParsers:
     return (
         ("invoice_number", fields.text),
         ("invoice_date", lambda value: fields.render_datetime(fields.iso_datetime(value))),
@@ -90,7 +94,7 @@ def _optional_fields(rules: Rules) -> tuple[tuple[str, Callable[[object], Any]],
     )
 
 
-def _parse_item(entry: object, rules: Rules) -> ItemRequest:
+def _parse_item(entry: object, optional_fields: FieldParsers) -> ItemRequest:
     if not isinstance(entry, dict):
         message = f"Invalid data. Expected a dictionary, but got {type_name(entry)}."
         return ItemRequest(sent_id=None, item_id=None, errors={"non_field_errors": [message]})
@@ -102,7 +106,7 @@ def _parse_item(entry: object, rules: Rules) -> ItemRequest:
             request.item_id = fields.integer(entry["id"])
         except fields.Invalid as invalid:
             request.errors["id"] = invalid.messages
-    for name, parse in _optional_fields(rules):
+    for name, parse in optional_fields:
         if name in entry:
             try:
                 request.changes[name] = parse(entry[name])
@@ -116,12 +120,12 @@ def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules) -> BulkO
     with store.transaction() as tx:
         current = tx.get_items({r.item_id for r in requests if r.item_id is not None})
         _check_against_state(requests, current, rules)
-        order_errors = _check_single_order(requests, current)
+        other_order = {id(r) for r in _check_single_order(requests, current)}
         errors = []
         for request in requests:
             if request.errors:
                 errors.append(request.error_entry({f: request.errors[f] for f in FIELD_ORDER if f in request.errors}))
-            elif request in order_errors:
+            elif id(request) in other_order:
                 errors.append(request.error_entry([ONE_ORDER]))
         if errors:
             return BulkOutcome(errors=errors)
