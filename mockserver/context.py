@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
 
@@ -23,9 +23,15 @@ class Emulator:
     startup_seed: SeedData
 
     def reset(self) -> None:
-        """Back to the state the server started with; the journal empties."""
+        """Back to the state and mode the server started with; the journal empties."""
         self.store.load(self.startup_seed, replace=True)
         self.store.clear_requests()
+        self.set_strict(self.settings.strict)
+
+    def set_strict(self, strict: bool) -> None:
+        """Switch strict mode for the requests that follow."""
+        if self.rules.strict != strict:
+            self.rules = replace(self.rules, strict=strict)
 
 
 def emulator() -> Emulator:

@@ -1,0 +1,483 @@
+"""The pytest plugin, exercised the way a user's project uses it (pytester)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+BULK = "/order_items/bulk_status_update/"
+
+PATCH_HELPER = """
+import requests
+
+def patch(omnitron, *items):
+    return requests.patch(
+        omnitron.base_url + "/order_items/bulk_status_update/",
+        json={"orderitem_set": list(items)},
+        headers=omnitron.headers,
+        timeout=10,
+    )
+"""
+
+
+@pytest.fixture(params=["live", "inprocess"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def run(pytester: pytest.Pytester, mode: str, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("--omnitron-mode", mode, "-p", "no:cacheprovider", *args)
+
+
+def test_state_resets_between_tests(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+def test_a_changes_item_1(omnitron):
+    assert patch(omnitron, {"id": 1, "status": "450"}).status_code == 200
+    omnitron.assert_item(1, status="450")
+    omnitron.seed(orders=[{"id": 9, "items": [{"id": 90}]}])
+    omnitron.set_strict()
+
+def test_b_sees_the_seed_again(omnitron):
+    omnitron.assert_item(1, status="400")
+    assert omnitron.requests() == []
+    assert [o for o in (1, 2, 9) if o in {i["order"] for i in omnitron.items()}] == [1, 2]
+    assert patch(omnitron, {"id": 1, "status": "500"}).status_code == 200, "strict mode is off again"
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=2)
+
+
+def test_contract_guard_fails_a_test_that_sends_an_unknown_field(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+def test_sends_tracking_no(omnitron):
+    assert patch(omnitron, {"id": 1, "tracking_no": "TR1"}).status_code == 200
+"""
+    )
+    result = run(pytester, mode)
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "the code under test sent requests that break the Omnitron request contract" in output
+    assert (
+        "  PATCH /api/i1/order_items/bulk_status_update/: $.orderitem_set[0].tracking_no = 'TR1' is not a field "
+        "of bulk-status-update-request; Omnitron ignores it silently\n" in output
+    )
+
+
+def test_contract_guard_reports_schema_errors_with_the_value(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+def test_sends_a_numeric_status(omnitron):
+    assert patch(omnitron, {"id": 1, "status": 450}).status_code == 200
+"""
+    )
+    result = run(pytester, mode)
+    result.assert_outcomes(failed=1)
+    assert "$.orderitem_set[0].status = 450: 450 is not of type 'string'\n" in result.stdout.str()
+
+
+def test_opt_out_marker_lets_bad_requests_through(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+import pytest
+
+@pytest.mark.omnitron_allow_contract_violations
+def test_sends_tracking_no_on_purpose(omnitron):
+    assert patch(omnitron, {"id": 1, "tracking_no": "TR1"}).status_code == 200
+    assert omnitron.last_request.verdict.unknown_fields == ("$.orderitem_set[0].tracking_no",)
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=1)
+
+
+def test_contract_guard_does_not_hide_the_tests_own_failure(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+def test_fails_on_its_own(omnitron):
+    patch(omnitron, {"id": 1, "tracking_no": "TR1"})
+    assert 1 == 2, "the test's own assertion"
+"""
+    )
+    result = run(pytester, "live")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the test's own assertion*"])
+    result.stdout.no_fnmatch_line("*break the Omnitron request contract*")
+
+
+def test_seeding_by_marker_fixture_file_and_handle(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.path.joinpath("seed.json").write_text(json.dumps({"orders": [{"id": 30, "items": [{"id": 300}]}]}))
+    pytester.makeconftest(
+        """
+import pytest
+
+@pytest.fixture
+def omnitron_seed():
+    return {"orders": [{"id": 40, "items": [{"id": 400, "status": "450"}]}]}
+"""
+    )
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.omnitron(seed={"orders": [{"id": 20, "items": [{"id": 200, "status": "500"}]}]})
+def test_marker_dict(omnitron):
+    omnitron.assert_item(200, status="500")
+    omnitron.assert_item(1, status="400")
+    omnitron.assert_item(400, status="450")
+
+@pytest.mark.omnitron(seed="seed.json", replace=True)
+def test_marker_file_replacing(omnitron):
+    assert [i["id"] for i in omnitron.items()] == [300]
+
+def test_handle_with_file(omnitron):
+    omnitron.seed("seed.json")
+    assert omnitron.order(30)["orderitem_set"] == [300]
+
+def test_bad_seed_names_the_path_and_loads_nothing(omnitron):
+    from mockserver.seed import SeedError
+    with pytest.raises(SeedError, match=r"\\$\\.orders\\[0\\]\\.items\\[0\\]\\.status"):
+        omnitron.seed(orders=[{"id": 50, "items": [{"id": 500, "status": "999"}]}])
+    with pytest.raises(KeyError):
+        omnitron.item(500)
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=4)
+
+
+def test_strict_by_marker_and_by_fixture(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+import pytest
+
+@pytest.mark.omnitron(strict=True)
+def test_strict_marker(omnitron):
+    assert patch(omnitron, {"id": 1, "status": "500"}).status_code == 400
+
+class TestStrictFixture:
+    @pytest.fixture
+    def omnitron_strict(self):
+        return True
+
+    def test_strict_fixture(self, omnitron):
+        assert patch(omnitron, {"id": 1, "status": "500"}).status_code == 400
+
+    @pytest.mark.omnitron(strict=False)
+    def test_marker_beats_fixture(self, omnitron):
+        assert patch(omnitron, {"id": 1, "status": "500"}).status_code == 200
+
+def test_lenient_by_default(omnitron):
+    assert patch(omnitron, {"id": 1, "status": "500"}).status_code == 200
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=4)
+
+
+def test_session_settings_and_credentials_are_overridable(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from mockserver import Settings
+from pytest_plugin import Credentials
+
+@pytest.fixture(scope="session")
+def omnitron_settings():
+    return Settings(max_items=2, extra_shipping_companies=("fedex",))
+
+@pytest.fixture(scope="session")
+def omnitron_credentials():
+    return Credentials("erp", "erp-password", "erp-token")
+"""
+    )
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+import pytest
+import requests
+
+# The over-long bulk breaks the request contract on purpose.
+@pytest.mark.omnitron_allow_contract_violations
+def test_user_and_limits(omnitron):
+    assert (omnitron.username, omnitron.token) == ("erp", "erp-token")
+    login = requests.post(
+        omnitron.base_url + "/auth/login/", json={"username": "erp", "password": "erp-password"}, timeout=10
+    )
+    assert login.json() == {"key": "erp-token"}
+    assert patch(omnitron, {"id": 1, "shipping_company": "fedex"}).status_code == 200
+    too_many = patch(omnitron, {"id": 1}, {"id": 2}, {"id": 3})
+    assert too_many.json() == {"orderitem_set": ["Ensure this field has no more than 2 elements."]}
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=1)
+
+
+def test_journal_queries_and_readable_assertions(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+import pytest
+import requests
+
+def test_journal(omnitron):
+    omnitron.assert_not_called(method="PATCH")
+    patch(omnitron, {"id": 1, "status": "450"})
+    requests.get(omnitron.sdk_base_url + "/orders/1/", headers=omnitron.headers, timeout=10)
+    assert [e.method for e in omnitron.requests()] == ["PATCH", "GET"]
+    assert [e.path for e in omnitron.requests(method="GET")] == ["/api/v1/orders/1/"]
+    assert omnitron.requests(status=200)[0].response[0]["status"] == "450"
+    [entry] = omnitron.assert_called("bulk_status_update", method="PATCH", times=1)
+    assert entry.body == {"orderitem_set": [{"id": 1, "status": "450"}]}
+    assert entry.verdict.ok
+    with pytest.raises(AssertionError, match=r"expected 2 request\\(s\\) to PATCH any path, got 1; journal: "
+                       r"PATCH /api/i1/order_items/bulk_status_update/ -> 200, GET /api/v1/orders/1/ -> 200"):
+        omnitron.assert_called(method="PATCH", times=2)
+    with pytest.raises(AssertionError, match=r"order item 1: status is '450', expected '500'; "
+                       r"tracking_number is None, expected 'TR1'"):
+        omnitron.assert_item(1, status="500", tracking_number="TR1")
+    with pytest.raises(AssertionError, match=r"order item 2: status is '400', expected '450'"):
+        omnitron.assert_items([1, 2], status="450")
+    omnitron.clear_requests()
+    with pytest.raises(AssertionError, match="no request yet"):
+        omnitron.last_request
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=1)
+
+
+def test_inprocess_intercepts_only_its_base_url(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import requests
+import responses
+
+
+class Hello(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"hello from a real socket")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_base_url_is_served_without_a_socket(omnitron):
+    assert omnitron.url == "http://omnitron.test"
+    response = requests.get(omnitron.base_url + "/order_items/1/", headers=omnitron.headers, timeout=10)
+    assert response.json()["id"] == 1
+
+def test_other_urls_are_refused_unless_registered(omnitron):
+    with pytest.raises(requests.ConnectionError, match="Connection refused by Responses"):
+        requests.get("http://elsewhere.test/x", timeout=10)
+    responses.add(responses.GET, "http://elsewhere.test/x", json={"stub": True})
+    assert requests.get("http://elsewhere.test/x", timeout=10).json() == {"stub": True}
+
+def test_passthru_reaches_a_real_server(omnitron):
+    server = HTTPServer(("127.0.0.1", 0), Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/"
+        responses.add_passthru(url)
+        assert requests.get(url, timeout=10).text == "hello from a real socket"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+@responses.activate
+def test_works_inside_responses_activate(omnitron):
+    responses.add(responses.GET, "http://elsewhere.test/y", body="y")
+    assert requests.get("http://elsewhere.test/y", timeout=10).text == "y"
+    assert requests.get(omnitron.base_url + "/orders/1/", headers=omnitron.headers, timeout=10).status_code == 200
+
+def test_a_later_test_is_intercepted_again(omnitron):
+    assert requests.get(omnitron.base_url + "/orders/2/", headers=omnitron.headers, timeout=10).status_code == 200
+"""
+    )
+    run(pytester, "inprocess").assert_outcomes(passed=5)
+
+
+def test_inprocess_answers_like_the_live_server(pytester: pytest.Pytester) -> None:
+    """The same calls give the same status, headers that matter, and bodies in both modes."""
+    pytester.makepyfile(
+        """
+import json
+import pytest
+import requests
+
+CALLS = [
+    ("PATCH", "/order_items/bulk_status_update/", {"orderitem_set": [{"id": 1, "status": "450"}]}, True),
+    ("PATCH", "/order_items/bulk_status_update/", {"orderitem_set": [{"id": 1, "status": "bad"}, {"id": 4}]}, True),
+    ("GET", "/order_items/bulk_status_update/", None, True),
+    ("GET", "/order_items/?order=1&page_size=2", None, True),
+    ("GET", "/orders/1/", None, False),
+    ("HEAD", "/order_items/1/", None, True),
+    ("OPTIONS", "/active_user/", None, True),
+    ("GET", "/order_items/1", None, True),
+]
+
+@pytest.mark.omnitron_allow_contract_violations
+def test_record(omnitron, request):
+    seen = []
+    for method, path, body, auth in CALLS:
+        response = requests.request(
+            method, omnitron.base_url + path, json=body, headers=omnitron.headers if auth else {},
+            timeout=10, allow_redirects=False,
+        )
+        text = response.text.replace(omnitron.url, "URL")
+        location = response.headers.get("Location", "").replace(omnitron.url, "URL")
+        seen.append([response.status_code, response.headers.get("Content-Type"), response.headers.get("Allow"),
+                     response.headers.get("WWW-Authenticate"), location, text])
+    out = request.config.rootpath / f"calls-{request.config.getoption('omnitron_mode')}.json"
+    out.write_text(json.dumps(seen, indent=1))
+"""
+    )
+    run(pytester, "live").assert_outcomes(passed=1)
+    run(pytester, "inprocess").assert_outcomes(passed=1)
+    live = json.loads(pytester.path.joinpath("calls-live.json").read_text())
+    inprocess = json.loads(pytester.path.joinpath("calls-inprocess.json").read_text())
+    assert live == inprocess
+    assert [call[0] for call in live] == [200, 400, 405, 200, 401, 200, 200, 301]
+
+
+def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_uses_it(omnitron):\n    pass\n")
+    result = pytester.runpytest("-p", "no:omnitron")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'omnitron' not found*"])
+
+
+def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--fixtures")
+    text = result.stdout.str()
+    for name in (
+        "omnitron",
+        "omnitron_session",
+        "omnitron_mode",
+        "omnitron_settings",
+        "omnitron_credentials",
+        "omnitron_inprocess_url",
+        "omnitron_strict",
+        "omnitron_seed",
+    ):
+        match = re.search(rf"^{name}( \[session scope\])? -- .*\n    (\S.*)$", text, re.MULTILINE)
+        assert match, f"{name} is not listed with a docstring"
+
+
+def test_markers_are_registered(pytester: pytest.Pytester) -> None:
+    text = pytester.runpytest("--markers").stdout.str()
+    for marker in (
+        "@pytest.mark.omnitron(",
+        "@pytest.mark.omnitron_allow_contract_violations",
+        "@pytest.mark.omnitron_readonly",
+    ):
+        assert marker in text
+
+
+def test_bad_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        'import pytest\n\n@pytest.fixture(scope="session")\ndef omnitron_mode():\n    return "docker"\n'
+    )
+    pytester.makepyfile("def test_uses_it(omnitron):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*omnitron_mode must be one of ('live', 'inprocess'), got 'docker'*"])
+
+
+# -- provider verification: a second emulator process stands in for the real Omnitron ------------------
+
+
+@pytest.fixture
+def real_omnitron() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--user", "verifier:secret:verifier-token"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("OMNITRON_MOCK_")},
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    match = re.match(r"omnitron-mock listening on (\S+)", first)
+    assert match, first
+    try:
+        yield match.group(1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+PROVIDER_TESTS = (
+    PATCH_HELPER
+    + """
+import pytest
+
+@pytest.mark.omnitron_readonly
+def test_reads(omnitron):
+    assert omnitron.token == "verifier-token"
+    assert omnitron.item(1)["product_sku"] == "1185185001"
+    omnitron.assert_item(2, price="86.00")
+
+def test_writes(omnitron):
+    assert patch(omnitron, {"id": 3, "status": "450"}).status_code == 200
+    omnitron.assert_item(3, status="450")
+
+@pytest.mark.omnitron(seed={"orders": []})
+def test_seeds(omnitron):
+    pass
+
+@pytest.mark.omnitron_readonly
+def test_journal_is_emulator_only(omnitron):
+    from pytest_plugin import EmulatorOnly
+    with pytest.raises(EmulatorOnly, match="needs the emulator"):
+        omnitron.requests()
+"""
+)
+
+
+def test_provider_mode_runs_readonly_tests_only(pytester: pytest.Pytester, real_omnitron: str) -> None:
+    pytester.makepyfile(PROVIDER_TESTS)
+    result = pytester.runpytest(
+        "--omnitron-url", real_omnitron, "--omnitron-username", "verifier", "--omnitron-password", "secret", "-rs"
+    )
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines(["*may change data on the real Omnitron*", "*a real Omnitron cannot be seeded*"])
+
+
+def test_provider_mode_runs_writes_when_allowed(pytester: pytest.Pytester, real_omnitron: str) -> None:
+    pytester.makepyfile(PROVIDER_TESTS)
+    result = pytester.runpytest(
+        "--omnitron-url",
+        real_omnitron,
+        "--omnitron-username",
+        "verifier",
+        "--omnitron-password",
+        "secret",
+        "--omnitron-allow-writes",
+    )
+    result.assert_outcomes(passed=3, skipped=1)
+
+
+def test_provider_mode_with_bad_credentials_errors(pytester: pytest.Pytester, real_omnitron: str) -> None:
+    pytester.makepyfile(PROVIDER_TESTS)
+    result = pytester.runpytest(
+        "--omnitron-url", real_omnitron, "--omnitron-username", "verifier", "--omnitron-password", "wrong"
+    )
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines(["*login to http://127.0.0.1:* failed with 400*"])
