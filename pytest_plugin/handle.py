@@ -160,14 +160,7 @@ class EmulatorHandle:
 
     def assert_item(self, item_id: int, **expected: Any) -> None:
         """Each named field of the stored item equals its expected value."""
-        item = self.item(item_id)
-        wrong = [
-            f"{name} is {item.get(name)!r}, expected {value!r}"
-            for name, value in expected.items()
-            if item.get(name, _ABSENT) != value
-        ]
-        if wrong:
-            raise AssertionError(f"order item {item_id}: " + "; ".join(wrong))
+        check_item(item_id, self.item(item_id), expected)
 
     def assert_items(self, item_ids: Iterable[int], **expected: Any) -> None:
         """:meth:`assert_item` for several items; reports every mismatch at once."""
@@ -200,5 +193,16 @@ class EmulatorHandle:
 
 
 _ABSENT = object()
+
+
+def check_item(item_id: int, item: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Raise AssertionError naming every field of ``item`` that differs from ``expected``."""
+    wrong = [
+        f"{name} is {item.get(name)!r}, expected {value!r}"
+        for name, value in expected.items()
+        if item.get(name, _ABSENT) != value
+    ]
+    if wrong:
+        raise AssertionError(f"order item {item_id}: " + "; ".join(wrong))
 
 __all__ = ["ContractViolationsError", "Credentials", "EmulatorHandle", "SeedError"]

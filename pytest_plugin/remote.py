@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from pytest_plugin.handle import Credentials
+from pytest_plugin.handle import Credentials, check_item
 
 
 class EmulatorOnly(Exception):
@@ -69,10 +69,7 @@ class RemoteOmnitron:
         return self._get(f"orders/{order_id}/")
 
     def assert_item(self, item_id: int, **expected: Any) -> None:
-        item = self.item(item_id)
-        wrong = [f"{k} is {item.get(k)!r}, expected {v!r}" for k, v in expected.items() if item.get(k) != v]
-        if wrong:
-            raise AssertionError(f"order item {item_id}: " + "; ".join(wrong))
+        check_item(item_id, self.item(item_id), expected)
 
     def __getattr__(self, name: str) -> Any:
         raise EmulatorOnly(f"{name}() needs the emulator; this run targets the real Omnitron at {self.url}")

@@ -481,3 +481,20 @@ def test_provider_mode_with_bad_credentials_errors(pytester: pytest.Pytester, re
     )
     result.assert_outcomes(errors=4)
     result.stdout.fnmatch_lines(["*login to http://127.0.0.1:* failed with 400*"])
+
+
+def test_the_core_never_imports_pytest() -> None:
+    """Only pytest_plugin.plugin may import pytest; the rest serves any test runner."""
+    script = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "import mockserver, contracts, pytest_plugin\n"
+        "from pytest_plugin import LiveEmulator, Credentials\n"
+        "from mockserver import Settings, DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN\n"
+        "emulator = LiveEmulator.start(Settings(), Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN))\n"
+        "emulator.handle().assert_item(1, status='400')\n"
+        "emulator.stop()\n"
+        "print('core ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "core ok"
