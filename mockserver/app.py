@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -12,15 +13,16 @@ from werkzeug.routing import RequestRedirect
 from contracts import Contracts, bundled_openapi
 from mockserver import errors, journal
 from mockserver.api import PREFIXES, build_blueprint
-from mockserver.config import Settings
+from mockserver.config import Settings, UserSpec, env_users, env_value
 from mockserver.context import EXTENSION_KEY, Emulator, emulator
 from mockserver.control import blueprint as control_blueprint
 from mockserver.errors import APIError
 from mockserver.jsonio import json_response
 from mockserver.rules import Rules
-from mockserver.seed import startup_seed
+from mockserver.seed import read_seed_file, startup_seed
 from mockserver.store.base import SeedData, Store
 from mockserver.store.memory import MemoryStore
+from mockserver.store.sqlite import SQLiteStore
 
 log = logging.getLogger("omnitron_mock")
 
@@ -29,25 +31,28 @@ def create_app(
     settings: Settings | None = None,
     seed: SeedData | dict | None = None,
     store: Store | None = None,
+    users: Sequence[UserSpec] = (),
 ) -> Flask:
     """An emulator app.
 
     ``seed`` is a seed document (dict) or prepared :class:`SeedData`; the
-    default seed when ``None``. ``store`` defaults to a fresh in-memory store.
-    The store is loaded with the seed, which ``POST /_mock/reset`` restores.
+    default seed when ``None``. ``store`` defaults to the SQLite database at
+    ``settings.db`` when set, else a fresh in-memory store. The seed is what
+    ``POST /_mock/reset`` restores; a database that already holds state keeps it.
+    ``users`` replace the development user (see :func:`mockserver.seed.startup_seed`).
     """
     settings = settings or Settings()
     contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
-    initial = seed if isinstance(seed, SeedData) else startup_seed(seed, contracts=contracts)
-    store = store if store is not None else MemoryStore(settings.journal_limit)
+    initial = seed if isinstance(seed, SeedData) else startup_seed(seed, users, contracts)
+    if store is None:
+        store = SQLiteStore(settings.db, settings.journal_limit) if settings.db else MemoryStore(settings.journal_limit)
     state = Emulator(
         settings=settings,
         contracts=contracts,
         rules=Rules.from_contracts(contracts, settings.max_items, settings.strict),
         store=store,
-        startup_seed=initial,
     )
-    store.load(initial, replace=True)
+    store.initialize(initial)
 
     app = Flask("mockserver")
     app.extensions[EXTENSION_KEY] = state
@@ -62,6 +67,16 @@ def create_app(
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
+    """An app configured by ``OMNITRON_MOCK_*`` variables alone (WSGI servers, Docker)."""
+    seed_path = env_value("SEED", environ)
+    return create_app(
+        Settings.from_env(environ),
+        seed=read_seed_file(seed_path) if seed_path else None,
+        users=env_users(environ),
+    )
 
 
 def _emulated(path: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,17 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from contracts import SCHEMA_NAMES, Contracts, bundled_openapi, default_contracts
-from mockserver.config import ENV_PREFIX, Settings, UserSpec, parse_positive_int, parse_statuses
-from mockserver.seed import SeedError, generate_seed_document, read_seed_file, startup_seed
+from contracts import SCHEMA_NAMES, bundled_openapi, default_contracts
+from mockserver.config import ENV_PREFIX, Settings, UserSpec, env_users, env_value, parse_positive_int, parse_statuses
+from mockserver.seed import SeedError, generate_seed_document, read_seed_file
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(ENV_PREFIX + name)
-    return value if value else None
 
 
 def _port(text: str) -> int:
@@ -70,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME:PASSWORD[:TOKEN]",
         help=f"a user; repeatable; replaces the development user (env {ENV_PREFIX}USERS, comma-separated)",
     )
+    serve.add_argument("--db", metavar="PATH", help=f"keep state in this SQLite file (env {ENV_PREFIX}DB)")
     serve.add_argument("--threads", type=_positive, help=f"worker threads (env {ENV_PREFIX}THREADS, default 8)")
     serve.add_argument("--max-items", type=_positive, help=f"bulk item limit (env {ENV_PREFIX}MAX_ITEMS, default 1000)")
     serve.add_argument(
@@ -112,14 +107,11 @@ def _serve_settings(args: argparse.Namespace) -> Settings:
         changes["max_body_bytes"] = args.max_body_bytes
     if args.extra_status:
         changes["extra_statuses"] = {**settings.extra_statuses, **parse_statuses(",".join(args.extra_status))}
+    if args.db:
+        changes["db"] = args.db
     if args.extra_shipping_company:
         changes["extra_shipping_companies"] = settings.extra_shipping_companies + tuple(args.extra_shipping_company)
     return replace(settings, **changes)
-
-
-def _env_users() -> list[UserSpec]:
-    raw = _env("USERS")
-    return [UserSpec.parse(part.strip()) for part in raw.split(",") if part.strip()] if raw else []
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -129,20 +121,18 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
+    from mockserver.context import EXTENSION_KEY
     from mockserver.serving import DEFAULT_THREADS, HTTPServer
 
     settings = _serve_settings(args)
-    users = args.user or _env_users()
-    seed_path = args.seed or _env("SEED")
-    document = read_seed_file(seed_path) if seed_path else None
-    contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
-    seed = startup_seed(document, users, contracts)
-    host = args.host or _env("HOST") or DEFAULT_HOST
-    port = args.port if args.port is not None else _port(_env("PORT") or str(DEFAULT_PORT))
-    threads = args.threads or parse_positive_int(_env("THREADS") or str(DEFAULT_THREADS), ENV_PREFIX + "THREADS")
-    server = HTTPServer(create_app(settings, seed=seed), host=host, port=port, threads=threads)
+    seed_path = args.seed or env_value("SEED")
+    app = create_app(settings, seed=read_seed_file(seed_path) if seed_path else None, users=args.user or env_users())
+    host = args.host or env_value("HOST") or DEFAULT_HOST
+    port = args.port if args.port is not None else _port(env_value("PORT") or str(DEFAULT_PORT))
+    threads = args.threads or parse_positive_int(env_value("THREADS") or str(DEFAULT_THREADS), ENV_PREFIX + "THREADS")
+    server = HTTPServer(app, host=host, port=port, threads=threads)
     print(f"omnitron-mock listening on {server.url}", flush=True)
-    for user in seed.users:
+    for user in app.extensions[EXTENSION_KEY].store.users():
         print(f"  user {user['username']}  password {user['password']}  token {user['token']}", flush=True)
     print(f"  strict mode {'on' if settings.strict else 'off'}; press Ctrl-C to stop", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -43,15 +43,14 @@ class Settings:
     journal_limit: int = 10_000
     extra_statuses: dict[str, str] = field(default_factory=dict)
     extra_shipping_companies: tuple[str, ...] = ()
+    db: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``OMNITRON_MOCK_*`` variables; unset ones keep their defaults."""
-        env = os.environ if environ is None else environ
 
         def get(name: str) -> str | None:
-            value = env.get(ENV_PREFIX + name)
-            return value if value not in (None, "") else None
+            return env_value(name, environ)
 
         values: dict[str, object] = {}
         if (strict := get("STRICT")) is not None:
@@ -68,7 +67,21 @@ class Settings:
             values["extra_statuses"] = parse_statuses(raw)
         if (raw := get("EXTRA_SHIPPING_COMPANIES")) is not None:
             values["extra_shipping_companies"] = parse_list(raw)
+        if (raw := get("DB")) is not None:
+            values["db"] = raw
         return cls(**values)  # type: ignore[arg-type]
+
+
+def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """``OMNITRON_MOCK_<name>``, or None when unset or empty."""
+    value = (os.environ if environ is None else environ).get(ENV_PREFIX + name)
+    return value or None
+
+
+def env_users(environ: Mapping[str, str] | None = None) -> list[UserSpec]:
+    """Users from ``OMNITRON_MOCK_USERS``: comma-separated ``NAME:PASSWORD[:TOKEN]``."""
+    raw = env_value("USERS", environ)
+    return [UserSpec.parse(part.strip()) for part in raw.split(",") if part.strip()] if raw else []
 
 
 def parse_bool(text: str, what: str) -> bool:

@@ -9,7 +9,7 @@ from flask import current_app
 from contracts import Contracts
 from mockserver.config import Settings
 from mockserver.rules import Rules
-from mockserver.store.base import SeedData, Store
+from mockserver.store.base import Store
 
 EXTENSION_KEY = "omnitron_mock"
 
@@ -20,12 +20,10 @@ class Emulator:
     contracts: Contracts
     rules: Rules
     store: Store
-    startup_seed: SeedData
 
     def reset(self) -> None:
         """Back to the state and mode the server started with; the journal empties."""
-        self.store.load(self.startup_seed, replace=True)
-        self.store.clear_requests()
+        self.store.reset()
         self.set_strict(self.settings.strict)
 
     def set_strict(self, strict: bool) -> None:

@@ -4,6 +4,8 @@ response is checked against its contract, and helpers to read the state."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +22,16 @@ def settings() -> Settings:
     return Settings()
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Every HTTP test runs once per store implementation."""
+    return request.param
+
+
 @pytest.fixture
-def app(settings: Settings) -> Any:
+def app(settings: Settings, store_kind: str, tmp_path: Path) -> Any:
+    if store_kind == "sqlite":
+        settings = replace(settings, db=str(tmp_path / "emulator.db"))
     application = create_app(settings)
     application.test_client_class = ContractCheckedClient
     return application

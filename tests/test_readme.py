@@ -99,7 +99,7 @@ def test_contracts_example_names_real_calls() -> None:
 def test_every_documented_environment_variable_is_read_by_the_code() -> None:
     documented = set(re.findall(rf"{ENV_PREFIX}[A-Z_]+", README))
     code = "\n".join(p.read_text("utf-8") for p in (ROOT / "mockserver").rglob("*.py"))
-    read = {f"{ENV_PREFIX}{name}" for name in re.findall(r'(?:get|_env)\("([A-Z_]+)"\)', code)}
+    read = {f"{ENV_PREFIX}{name}" for name in re.findall(r'(?:get|env_value)\("([A-Z_]+)"', code)}
     read |= {f"{ENV_PREFIX}{name}" for name in re.findall(r'"([A-Z_]+)"\),', code)}
     assert documented, "the configuration table lists no variable"
     assert documented <= read, documented - read

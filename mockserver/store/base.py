@@ -41,7 +41,10 @@ class StoreTransaction(Protocol):
 class Store(Protocol):
     """Storage of one emulator; implementations are safe across threads."""
 
-    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """An exclusive read-write transaction: what it writes commits when the
+        block ends, and nothing does when the block raises."""
+        ...
 
     def get_item(self, item_id: int) -> Row | None: ...
 
@@ -53,10 +56,24 @@ class Store(Protocol):
         """(total count, one page of items by ascending id), optionally of one order."""
         ...
 
+    def users(self) -> list[Row]:
+        """Every user, by username."""
+        ...
+
     def user_by_username(self, username: str) -> Row | None: ...
 
     def user_by_token(self, token: str) -> Row | None:
         """The user owning ``token``; implementations compare in constant time."""
+        ...
+
+    def initialize(self, seed: SeedData) -> None:
+        """Remember ``seed`` as what :meth:`reset` restores, and load it unless
+        the store already holds state (a database from an earlier run keeps
+        its orders, items and journal)."""
+        ...
+
+    def reset(self) -> None:
+        """Restore the seed given to :meth:`initialize`; empty the journal."""
         ...
 
     def load(self, seed: SeedData, replace: bool) -> None:

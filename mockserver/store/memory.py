@@ -21,19 +21,21 @@ def token_digest(token: str) -> bytes:
 
 
 class _MemoryTransaction:
+    """Reads see the store; writes wait in ``pending`` until the commit."""
+
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self.pending: dict[int, Row] = {}
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
         items = self._store._items
-        return {i: items[i] for i in ids if i in items}
+        return {i: dict(self.pending.get(i) or items[i]) for i in ids if i in items}
 
     def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
-        items = self._store._items
         updated = []
         for item_id, fields in changes:
-            item = items[item_id]
-            item.update(fields)
+            item = {**(self.pending.get(item_id) or self._store._items[item_id]), **fields}
+            self.pending[item_id] = item
             updated.append(dict(item))
         return updated
 
@@ -50,11 +52,25 @@ class MemoryStore:
         self._order_item_ids: dict[int, list[int]] = {}
         self._journal: deque[Row] = deque(maxlen=journal_limit)
         self._journal_counter = 0
+        self._startup = SeedData()
+
+    def initialize(self, seed: SeedData) -> None:
+        # Memory starts empty every time: the seed always loads.
+        self._startup = copy.deepcopy(seed)
+        self.load(seed, replace=True)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.load(self._startup, replace=True)
+            self._journal.clear()
 
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
         with self._lock:
-            yield _MemoryTransaction(self)
+            transaction = _MemoryTransaction(self)
+            yield transaction
+            # Reached only without an exception: an aborted transaction writes nothing.
+            self._items.update(transaction.pending)
 
     def get_item(self, item_id: int) -> Row | None:
         with self._lock:
@@ -77,6 +93,10 @@ class MemoryStore:
         with self._lock:
             rows = [dict(self._items[i]) for i in sorted(self._items)]
         return iter(rows)
+
+    def users(self) -> list[Row]:
+        with self._lock:
+            return [dict(self._users[name]) for name in sorted(self._users)]
 
     def user_by_username(self, username: str) -> Row | None:
         with self._lock:
@@ -126,8 +146,7 @@ class MemoryStore:
             for order_id in sorted(self._orders):
                 item_ids = self._order_item_ids.get(order_id, [])
                 orders.append({**self._orders[order_id], "items": [dict(self._items[i]) for i in item_ids]})
-            users = [dict(self._users[name]) for name in sorted(self._users)]
-        return {"users": users, "orders": orders}
+        return {"users": self.users(), "orders": orders}
 
     def append_request(self, entry: Row) -> None:
         with self._lock:

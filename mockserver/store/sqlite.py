@@ -1,0 +1,243 @@
+"""The SQLite store: state in one file, shared by processes, kept across restarts.
+
+WAL mode lets readers run beside the one writer. Every write is a
+``BEGIN IMMEDIATE`` transaction, so a bulk (read, decide, write) holds the
+database's write lock from its first read to its commit: bulks from several
+processes never interleave and no update is lost. Rows are JSON documents in
+wire shape, as in the memory store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from mockserver.store.base import Row, SeedData
+from mockserver.store.memory import token_digest
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, pk INTEGER NOT NULL, token_digest BLOB NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (pk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS items_by_order ON items (order_id, id);
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+"""
+_BUSY_TIMEOUT_MS = 30_000
+# SQLite caps the number of "?" in one statement; stay well below every build's limit.
+_IDS_PER_QUERY = 500
+
+
+def _dumps(row: object) -> str:
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+class _SQLiteTransaction:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._read: dict[int, Row] = {}
+
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            for item_id, data in self._connection.execute(f"SELECT id, data FROM items WHERE id IN ({marks})", chunk):
+                self._read[item_id] = json.loads(data)
+        return {i: self._read[i] for i in wanted if i in self._read}
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
+        updated = []
+        for item_id, fields in changes:
+            item = self._read.get(item_id) or json.loads(
+                self._connection.execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()[0]
+            )
+            item.update(fields)
+            self._read[item_id] = item
+            updated.append(dict(item))
+        self._connection.executemany(
+            "UPDATE items SET data = ? WHERE id = ?", [(_dumps(item), item["id"]) for item in updated]
+        )
+        return updated
+
+
+class SQLiteStore:
+    """State in a SQLite file; safe across threads and processes (one
+    connection per thread and process)."""
+
+    def __init__(self, path: str | Path, journal_limit: int = 10_000) -> None:
+        self.path = str(path)
+        self._journal_limit = journal_limit
+        self._local = threading.local()
+        connection = self._connection()
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.executescript(_SCHEMA)
+
+    # -- connections and transactions -----------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        # A forked worker must not reuse its parent's connection.
+        connection = getattr(self._local, "connection", None)
+        if connection is None or self._local.pid != os.getpid():
+            connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._local.connection = connection
+            self._local.pid = os.getpid()
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        # One read transaction: several SELECTs see the same snapshot.
+        connection = self._connection()
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTransaction]:
+        with self._write() as connection:
+            yield _SQLiteTransaction(connection)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_item(self, item_id: int) -> Row | None:
+        found = self._connection().execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def get_order(self, order_id: int) -> Row | None:
+        with self._read() as connection:
+            found = connection.execute("SELECT data FROM orders WHERE pk = ?", (order_id,)).fetchone()
+            if found is None:
+                return None
+            ids = [
+                row[0] for row in connection.execute("SELECT id FROM items WHERE order_id = ? ORDER BY id", (order_id,))
+            ]
+        return {**json.loads(found[0]), "orderitem_set": ids}
+
+    def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        where, params = ("WHERE order_id = ?", (order_id,)) if order_id is not None else ("", ())
+        with self._read() as connection:
+            count = connection.execute(f"SELECT COUNT(*) FROM items {where}", params).fetchone()[0]
+            rows = connection.execute(
+                f"SELECT data FROM items {where} ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset)
+            ).fetchall()
+        return count, [json.loads(row[0]) for row in rows]
+
+    def iter_items(self) -> Iterator[Row]:
+        rows = self._connection().execute("SELECT data FROM items ORDER BY id").fetchall()
+        return (json.loads(row[0]) for row in rows)
+
+    def users(self) -> list[Row]:
+        return [json.loads(row[0]) for row in self._connection().execute("SELECT data FROM users ORDER BY username")]
+
+    def user_by_username(self, username: str) -> Row | None:
+        found = self._connection().execute("SELECT data FROM users WHERE username = ?", (username,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def user_by_token(self, token: str) -> Row | None:
+        found = (
+            self._connection()
+            .execute("SELECT data FROM users WHERE token_digest = ?", (token_digest(token),))
+            .fetchone()
+        )
+        if found is None:
+            return None
+        user = json.loads(found[0])
+        if not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
+            return None
+        return user
+
+    def snapshot(self) -> dict[str, list[Row]]:
+        with self._read() as connection:
+            users = [json.loads(row[0]) for row in connection.execute("SELECT data FROM users ORDER BY username")]
+            orders = [json.loads(row[0]) for row in connection.execute("SELECT data FROM orders ORDER BY pk")]
+            items: dict[int, list[Row]] = {}
+            for order_id, data in connection.execute("SELECT order_id, data FROM items ORDER BY id"):
+                items.setdefault(order_id, []).append(json.loads(data))
+        return {"users": users, "orders": [{**order, "items": items.get(order["pk"], [])} for order in orders]}
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def initialize(self, seed: SeedData) -> None:
+        with self._write() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (_dumps(asdict(seed)),)
+            )
+            seeded = connection.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone()
+            if seeded is None:
+                self._load(connection, seed, replace=True)
+                connection.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
+
+    def reset(self) -> None:
+        with self._write() as connection:
+            stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
+            seed = SeedData(**json.loads(stored[0])) if stored else SeedData()
+            self._load(connection, seed, replace=True)
+            connection.execute("DELETE FROM journal")
+
+    def load(self, seed: SeedData, replace: bool) -> None:
+        with self._write() as connection:
+            self._load(connection, seed, replace)
+
+    def _load(self, connection: sqlite3.Connection, seed: SeedData, replace: bool) -> None:
+        if replace:
+            connection.execute("DELETE FROM orders")
+            connection.execute("DELETE FROM items")
+            if seed.users:
+                connection.execute("DELETE FROM users")
+        next_pk = connection.execute("SELECT COALESCE(MAX(pk), 0) + 1 FROM users").fetchone()[0]
+        for user in seed.users:
+            user = dict(user)
+            if user["pk"] is None:
+                previous = connection.execute("SELECT pk FROM users WHERE username = ?", (user["username"],)).fetchone()
+                user["pk"] = previous[0] if previous else next_pk
+                next_pk = max(next_pk, user["pk"] + 1)
+            connection.execute(
+                "INSERT OR REPLACE INTO users (username, pk, token_digest, data) VALUES (?, ?, ?, ?)",
+                (user["username"], user["pk"], token_digest(user["token"]), _dumps(user)),
+            )
+        connection.executemany(
+            "INSERT OR REPLACE INTO orders (pk, data) VALUES (?, ?)", [(o["pk"], _dumps(o)) for o in seed.orders]
+        )
+        connection.executemany(
+            "INSERT OR REPLACE INTO items (id, order_id, data) VALUES (?, ?, ?)",
+            [(i["id"], i["order"], _dumps(i)) for i in seed.items],
+        )
+
+    # -- journal ----------------------------------------------------------------------------
+
+    def append_request(self, entry: Row) -> None:
+        with self._write() as connection:
+            entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (_dumps(entry),)).lastrowid
+            connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
+        entry["id"] = entry_id
+
+    def requests(self) -> list[Row]:
+        rows = self._connection().execute("SELECT id, data FROM journal ORDER BY id").fetchall()
+        return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
+
+    def clear_requests(self) -> None:
+        with self._write() as connection:
+            connection.execute("DELETE FROM journal")

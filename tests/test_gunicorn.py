@@ -1,0 +1,76 @@
+"""Several gunicorn worker processes over one SQLite file: one consistent state."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver import DEV_TOKEN
+from tests.helpers import checked_session
+from tests.serial_order import assert_concurrent_bulks_serialize
+
+WORKERS = 4
+
+
+@pytest.fixture
+def gunicorn_url(tmp_path: Path) -> Iterator[str]:
+    """gunicorn with 4 sync workers on 127.0.0.1, port 0, state in a temporary SQLite file."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OMNITRON_MOCK_")}
+    environment["OMNITRON_MOCK_DB"] = str(tmp_path / "shared.db")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            "127.0.0.1:0",
+            "mockserver.wsgi:application",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    assert process.stderr is not None
+    url = None
+    for line in process.stderr:
+        if match := re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line):
+            url = match.group(1)
+            break
+    assert url, "gunicorn did not start"
+    try:
+        # The listening socket queues connections until a worker takes them.
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_workers_agree_on_one_serial_order(gunicorn_url: str) -> None:
+    assert_concurrent_bulks_serialize(gunicorn_url)
+
+
+def test_every_worker_sees_every_write(gunicorn_url: str) -> None:
+    headers = {"Authorization": f"Token {DEV_TOKEN}"}
+    with checked_session() as session:
+        for round_ in range(20):
+            body = {"orderitem_set": [{"id": 4, "tracking_number": f"T{round_}"}]}
+            url = f"{gunicorn_url}/api/i1/order_items/bulk_status_update/"
+            assert session.patch(url, json=body, headers=headers, timeout=30).status_code == 200
+            # sync workers close each connection: the read may land on any worker
+            item = session.get(f"{gunicorn_url}/api/i1/order_items/4/", headers=headers, timeout=30).json()
+            assert item["tracking_number"] == f"T{round_}"
+        journal = session.get(f"{gunicorn_url}/_mock/requests?method=PATCH", timeout=30).json()
+        assert journal["count"] == 20
+        assert session.post(f"{gunicorn_url}/_mock/reset", timeout=30).status_code == 200
+        for _ in range(WORKERS * 2):
+            item = session.get(f"{gunicorn_url}/api/i1/order_items/4/", headers=headers, timeout=30).json()
+            assert item["tracking_number"] is None

@@ -1,0 +1,185 @@
+"""The store interface, one suite for every implementation."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.seed import DEFAULT_SEED_DOCUMENT, build_seed
+from mockserver.store import MemoryStore, SeedData, Store
+from mockserver.store.sqlite import SQLiteStore
+
+StoreFactory = Callable[[], Store]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    """Builds stores of one kind; SQLite ones share one file, as processes do."""
+    if request.param == "memory":
+        yield lambda: MemoryStore(journal_limit=3)
+    else:
+        yield lambda: SQLiteStore(tmp_path / "state.db", journal_limit=3)
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> Store:
+    created = make_store()
+    created.initialize(default_seed())
+    return created
+
+
+def default_seed() -> SeedData:
+    return build_seed(DEFAULT_SEED_DOCUMENT)
+
+
+def test_initialize_loads_the_seed(store: Store) -> None:
+    assert [item["id"] for item in store.iter_items()] == [1, 2, 3, 4, 5]
+    assert store.get_item(2)["price"] == "86.00"
+    assert store.get_item(99) is None
+    assert store.get_order(1)["orderitem_set"] == [1, 2, 3]
+    assert store.get_order(99) is None
+    assert store.user_by_username("mock-user")["pk"] == 1
+
+
+def test_list_items_pages_by_id(store: Store) -> None:
+    assert store.list_items(None, 1, 2) == (5, [store.get_item(2), store.get_item(3)])
+    assert store.list_items(2, 0, 10) == (2, [store.get_item(4), store.get_item(5)])
+    assert store.list_items(99, 0, 10) == (0, [])
+
+
+def test_tokens_find_their_user_and_nothing_else(store: Store) -> None:
+    token = store.user_by_username("mock-user")["token"]
+    assert store.user_by_token(token)["username"] == "mock-user"
+    assert store.user_by_token(token[:-1] + "0") is None
+    assert store.user_by_token("") is None
+
+
+def test_transaction_writes_on_commit(store: Store) -> None:
+    with store.transaction() as tx:
+        assert set(tx.get_items([1, 2, 99])) == {1, 2}
+        updated = tx.update_items([(1, {"status": "450"}), (2, {"tracking_number": "T2"})])
+    assert [u["id"] for u in updated] == [1, 2]
+    assert store.get_item(1)["status"] == "450"
+    assert store.get_item(2)["tracking_number"] == "T2"
+
+
+def test_transaction_that_raises_writes_nothing(store: Store) -> None:
+    before = store.snapshot()
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.update_items([(1, {"status": "450"})])
+        raise RuntimeError("abandon")
+    assert store.snapshot() == before
+
+
+def test_returned_rows_are_copies(store: Store) -> None:
+    item = store.get_item(1)
+    item["status"] = "999"
+    assert store.get_item(1)["status"] == "400"
+
+
+def test_load_merges_moves_and_replaces(store: Store) -> None:
+    store.load(build_seed({"orders": [{"id": 2, "items": [{"id": 1}]}, {"id": 7, "items": [{"id": 70}]}]}), False)
+    assert store.get_order(1)["orderitem_set"] == [2, 3]
+    assert store.get_order(2)["orderitem_set"] == [1, 4, 5]
+    assert store.get_item(70)["order"] == 7
+    store.load(build_seed({"orders": [{"id": 8, "items": [{"id": 80}]}]}), True)
+    assert [item["id"] for item in store.iter_items()] == [80]
+    assert store.user_by_username("mock-user") is not None, "a seed without users keeps them"
+
+
+def test_seeded_users_are_numbered(store: Store) -> None:
+    store.load(build_seed({"users": [{"username": "a", "password": "p"}, {"username": "b", "password": "p"}]}), False)
+    assert (store.user_by_username("a")["pk"], store.user_by_username("b")["pk"]) == (2, 3)
+    store.load(build_seed({"users": [{"username": "a", "password": "q", "token": "new-token"}]}), False)
+    assert store.user_by_username("a")["pk"] == 2
+    assert store.user_by_token("new-token")["password"] == "q"
+
+
+def test_reset_restores_the_seed_and_empties_the_journal(store: Store) -> None:
+    before = store.snapshot()
+    with store.transaction() as tx:
+        tx.update_items([(1, {"status": "450"})])
+    store.load(build_seed({"orders": [{"id": 9, "items": [{"id": 90}]}]}), False)
+    store.append_request({"method": "GET"})
+    store.reset()
+    assert store.snapshot() == before
+    assert store.requests() == []
+
+
+def test_journal_numbers_entries_and_keeps_the_newest(store: Store) -> None:
+    for index in range(5):
+        store.append_request({"n": index})
+    entries = store.requests()
+    assert [e["n"] for e in entries] == [2, 3, 4]
+    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+    store.clear_requests()
+    assert store.requests() == []
+
+
+def test_snapshot_nests_items_in_orders(store: Store) -> None:
+    snapshot = store.snapshot()
+    assert [order["pk"] for order in snapshot["orders"]] == [1, 2]
+    assert [item["id"] for item in snapshot["orders"][1]["items"]] == [4, 5]
+    assert [user["username"] for user in snapshot["users"]] == ["mock-user"]
+
+
+def _increment(store: Store, rounds: int) -> None:
+    for _ in range(rounds):
+        with store.transaction() as tx:
+            current = tx.get_items([1])[1]
+            tx.update_items([(1, {"tracking_number": str(int(current["tracking_number"] or 0) + 1)})])
+
+
+def test_transactions_from_many_threads_lose_no_update(store: Store) -> None:
+    threads = [threading.Thread(target=_increment, args=(store, 50)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.get_item(1)["tracking_number"] == "400"
+
+
+def _increment_in_process(path: str, rounds: int) -> None:
+    _increment(SQLiteStore(path), rounds)
+
+
+def test_sqlite_transactions_from_many_processes_lose_no_update(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    SQLiteStore(path).initialize(default_seed())
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_increment_in_process, args=(path, 40)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    assert SQLiteStore(path).get_item(1)["tracking_number"] == "160"
+
+
+def test_sqlite_state_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = SQLiteStore(path)
+    first.initialize(default_seed())
+    with first.transaction() as tx:
+        tx.update_items([(1, {"status": "500"})])
+    first.append_request({"method": "PATCH"})
+    restarted = SQLiteStore(path)
+    restarted.initialize(default_seed())
+    assert restarted.get_item(1)["status"] == "500"
+    assert [e["method"] for e in restarted.requests()] == ["PATCH"]
+    restarted.reset()
+    assert restarted.get_item(1)["status"] == "400"
+
+
+def test_sqlite_reset_goes_to_the_latest_startup_seed(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    SQLiteStore(path).initialize(default_seed())
+    restarted = SQLiteStore(path)
+    restarted.initialize(build_seed({"orders": [{"id": 5, "items": [{"id": 50}]}]}))
+    assert restarted.get_item(1) is not None, "the state of the earlier run stays"
+    restarted.reset()
+    assert [item["id"] for item in restarted.iter_items()] == [50]
