@@ -54,6 +54,16 @@ def docker(*args: str, **kwargs: Any) -> str:
     return run("docker", *args, **kwargs)
 
 
+def apt_install(*packages: str) -> None:
+    if os.geteuid() != 0:
+        raise RuntimeError(f"{', '.join(packages)} missing, and installing needs root")
+    log(f"installing {' '.join(packages)} with apt")
+    apt = ("apt-get", "-o", "DPkg::Lock::Timeout=600")
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(*apt, "update", timeout=1200, env=environment)
+    run(*apt, "install", "-y", "--no-install-recommends", *packages, timeout=1200, env=environment)
+
+
 def engine_answers() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
@@ -76,21 +86,7 @@ def docker_engine() -> Iterator[None]:
         yield
         return
     if shutil.which("dockerd") is None:
-        if os.geteuid() != 0:
-            raise RuntimeError("no Docker engine answers, dockerd is not installed, and installing it needs root")
-        log("installing docker.io with apt")
-        run("apt-get", "-o", "DPkg::Lock::Timeout=600", "update", timeout=1200)
-        run(
-            "apt-get",
-            "-o",
-            "DPkg::Lock::Timeout=600",
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "docker.io",
-            timeout=1200,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+        apt_install("docker.io")
     state = Path(tempfile.mkdtemp(prefix="omnitron-mock-dockerd-"))
     socket_path = state / "docker.sock"
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -142,8 +138,7 @@ def base_image() -> str:
         log(f"reusing the cached base image {DEBIAN_BASE}")
         return DEBIAN_BASE
     if shutil.which("debootstrap") is None:
-        log("installing debootstrap with apt")
-        run("apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "debootstrap", timeout=1200)
+        apt_install("debootstrap")
     rootfs = Path(tempfile.mkdtemp(prefix="omnitron-mock-rootfs-"))
     try:
         log("building a Debian bookworm root file system with debootstrap (a few minutes, once per machine)")
