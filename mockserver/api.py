@@ -222,6 +222,15 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+def request_contract_for(path: str) -> str | None:
+    """The request contract of the endpoint at ``path`` (under either prefix)."""
+    for prefix in PREFIXES:
+        if path.startswith(prefix + "/"):
+            endpoint = ENDPOINTS.get(path[len(prefix) + 1 :])
+            return endpoint.request_contract if endpoint is not None else None
+    return None
+
+
 def build_blueprint() -> Blueprint:
     blueprint = Blueprint("omnitron", __name__)
     for rule, endpoint in ENDPOINTS.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -17,6 +18,8 @@ from mockserver.config import Settings, UserSpec, env_users, env_value
 from mockserver.context import EXTENSION_KEY, Emulator, emulator
 from mockserver.control import blueprint as control_blueprint
 from mockserver.errors import APIError
+from mockserver.fault_middleware import FAULT_NOTE, FaultMiddleware
+from mockserver.faults import normalise_all, read_fault_profile
 from mockserver.jsonio import json_response
 from mockserver.rules import Rules
 from mockserver.seed import read_seed_file, startup_seed
@@ -32,6 +35,7 @@ def create_app(
     seed: SeedData | dict | None = None,
     store: Store | None = None,
     users: Sequence[UserSpec] = (),
+    faults: object = None,
 ) -> Flask:
     """An emulator app.
 
@@ -40,10 +44,14 @@ def create_app(
     ``settings.db`` when set, else a fresh in-memory store. The seed is what
     ``POST /_mock/reset`` restores; a database that already holds state keeps it.
     ``users`` replace the development user (see :func:`mockserver.seed.startup_seed`).
+    ``faults`` (one fault spec or a list: a fault profile) are active from the
+    start and come back with every reset.
     """
     settings = settings or Settings()
     contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
     initial = seed if isinstance(seed, SeedData) else startup_seed(seed, users, contracts)
+    if faults is not None:
+        initial = replace(initial, faults=[*initial.faults, *normalise_all(faults, contracts)])
     if store is None:
         store = SQLiteStore(settings.db, settings.journal_limit) if settings.db else MemoryStore(settings.journal_limit)
     state = Emulator(
@@ -66,16 +74,19 @@ def create_app(
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, state)  # type: ignore[method-assign]
     return app
 
 
 def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     """An app configured by ``OMNITRON_MOCK_*`` variables alone (WSGI servers, Docker)."""
     seed_path = env_value("SEED", environ)
+    faults_path = env_value("FAULTS", environ)
     return create_app(
         Settings.from_env(environ),
         seed=read_seed_file(seed_path) if seed_path else None,
         users=env_users(environ),
+        faults=read_fault_profile(faults_path) if faults_path else None,
     )
 
 
@@ -118,6 +129,7 @@ def _finish_response(response: Response) -> Response:
         duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
         request_contract=endpoint.request_contract if endpoint is not None else None,
         carries_credentials=endpoint is not None and endpoint.carries_credentials,
+        fault=request.environ.get(FAULT_NOTE),
     )
     emulator().store.append_request(entry)
     return response

@@ -14,6 +14,7 @@ from typing import Any
 
 from contracts import SCHEMA_NAMES, bundled_openapi, default_contracts
 from mockserver.config import ENV_PREFIX, Settings, UserSpec, env_users, env_value, parse_positive_int, parse_statuses
+from mockserver.faults import FaultError, read_fault_profile
 from mockserver.seed import SeedError, generate_seed_document, read_seed_file
 
 DEFAULT_HOST = "127.0.0.1"
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_user,
         metavar="NAME:PASSWORD[:TOKEN]",
         help=f"a user; repeatable; replaces the development user (env {ENV_PREFIX}USERS, comma-separated)",
+    )
+    serve.add_argument(
+        "--faults",
+        metavar="FILE",
+        help=f"fault profile (one fault or a list) active from the start (env {ENV_PREFIX}FAULTS)",
     )
     serve.add_argument("--db", metavar="PATH", help=f"keep state in this SQLite file (env {ENV_PREFIX}DB)")
     serve.add_argument("--threads", type=_positive, help=f"worker threads (env {ENV_PREFIX}THREADS, default 8)")
@@ -126,7 +132,13 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _serve_settings(args)
     seed_path = args.seed or env_value("SEED")
-    app = create_app(settings, seed=read_seed_file(seed_path) if seed_path else None, users=args.user or env_users())
+    faults_path = args.faults or env_value("FAULTS")
+    app = create_app(
+        settings,
+        seed=read_seed_file(seed_path) if seed_path else None,
+        users=args.user or env_users(),
+        faults=read_fault_profile(faults_path) if faults_path else None,
+    )
     host = args.host or env_value("HOST") or DEFAULT_HOST
     port = args.port if args.port is not None else _port(env_value("PORT") or str(DEFAULT_PORT))
     threads = args.threads or parse_positive_int(env_value("THREADS") or str(DEFAULT_THREADS), ENV_PREFIX + "THREADS")
@@ -134,6 +146,9 @@ def serve(args: argparse.Namespace) -> int:
     print(f"omnitron-mock listening on {server.url}", flush=True)
     for user in app.extensions[EXTENSION_KEY].store.users():
         print(f"  user {user['username']}  password {user['password']}  token {user['token']}", flush=True)
+    active = app.extensions[EXTENSION_KEY].store.faults()
+    if active:
+        print(f"  faults active: {', '.join(fault['kind'] for fault in active)}", flush=True)
     print(f"  strict mode {'on' if settings.strict else 'off'}; press Ctrl-C to stop", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
@@ -179,8 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(text)
         return 0
-    except SeedError as problem:
-        print("seed error:", file=sys.stderr)
+    except (SeedError, FaultError) as problem:
+        print(f"{'seed' if isinstance(problem, SeedError) else 'fault profile'} error:", file=sys.stderr)
         for path, message in problem.errors:
             print(f"  {path}: {message}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""The mock-only control API under ``/_mock``: health, reset, seed, state, journal."""
+"""The mock-only control API under ``/_mock``: health, reset, seed, state,
+journal, faults."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from mockserver.context import emulator
 from mockserver.errors import APIError
+from mockserver.faults import FaultError, normalise_all, remove_fault
 from mockserver.journal import matches, present
 from mockserver.jsonio import json_response
 from mockserver.seed import SeedError, build_seed
@@ -67,6 +69,36 @@ def seed() -> Response:
 def state() -> Response:
     snapshot = emulator().store.snapshot()
     return json_response(snapshot)
+
+
+@blueprint.get("/faults")
+def list_faults() -> Response:
+    return json_response({"faults": emulator().store.faults()})
+
+
+@blueprint.post("/faults")
+def add_faults() -> Response:
+    state = emulator()
+    try:
+        added = normalise_all(_json_body(), state.contracts)
+    except FaultError as problem:
+        errors = [{"path": path, "message": message} for path, message in problem.errors]
+        raise APIError(400, {"detail": "The fault does not match the fault contract.", "errors": errors}) from None
+    state.store.update_faults(lambda faults: faults.extend(added))
+    return json_response({"faults": added}, status=201)
+
+
+@blueprint.delete("/faults")
+def clear_faults() -> Response:
+    emulator().store.update_faults(lambda faults: faults.clear())
+    return Response(status=204)
+
+
+@blueprint.delete("/faults/<fault_id>")
+def delete_fault(fault_id: str) -> Response:
+    if not emulator().store.update_faults(lambda faults: remove_fault(faults, fault_id)):
+        raise APIError(404, {"detail": "Not found."})
+    return Response(status=204)
 
 
 @blueprint.get("/requests")

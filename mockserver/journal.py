@@ -29,6 +29,7 @@ def record(
     duration_ms: float,
     request_contract: str | None,
     carries_credentials: bool = False,
+    fault: str | None = None,
 ) -> Row:
     """A journal entry in stored form (bodies as text, no verdict yet).
 
@@ -51,6 +52,7 @@ def record(
         "response": response_body.decode("utf-8", "replace"),
         "duration_ms": round(duration_ms, 3),
         "request_contract": request_contract,
+        "fault": fault,
     }
 
 

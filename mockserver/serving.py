@@ -6,16 +6,32 @@ import threading
 from typing import Any
 
 from waitress import wasyncore
+from waitress.channel import ClientDisconnected
 from waitress.server import BaseWSGIServer, create_server
 
+from mockserver.fault_middleware import DROP_HOOK
+
 DEFAULT_THREADS = 8
+
+
+def _disconnect() -> None:
+    # waitress closes the connection, writing nothing, when the app raises this.
+    raise ClientDisconnected
+
+
+def _with_drop_hook(app: Any) -> Any:
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        environ[DROP_HOOK] = _disconnect
+        return app(environ, start_response)
+
+    return serve
 
 
 class HTTPServer:
     """A threaded WSGI server bound at construction (``port=0`` picks a free port)."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> None:
-        server = create_server(app, host=host, port=port, threads=threads, ident="omnitron-mock")
+        server = create_server(_with_drop_hook(app), host=host, port=port, threads=threads, ident="omnitron-mock")
         if not isinstance(server, BaseWSGIServer):
             # A name resolving to several addresses yields one socket per address.
             server = server.servers[0]  # type: ignore[attr-defined]

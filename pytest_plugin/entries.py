@@ -55,6 +55,7 @@ class JournalEntry:
     response: Any
     duration_ms: float
     verdict: Verdict
+    fault: str | None = None
 
     @classmethod
     def from_json(cls, entry: dict[str, Any]) -> JournalEntry:
@@ -71,6 +72,7 @@ class JournalEntry:
             status=entry["status"],
             response=entry["response"],
             duration_ms=entry["duration_ms"],
+            fault=entry.get("fault"),
             verdict=Verdict(
                 contract=verdict["contract"],
                 schema_errors=tuple(ContractError(e["path"], e["message"]) for e in verdict["schema_errors"]),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.context import EXTENSION_KEY, Emulator
+from mockserver.faults import normalise, remove_fault
 from mockserver.journal import matches, present
 from mockserver.seed import SeedError, build_seed, read_seed_file
 from pytest_plugin.entries import JournalEntry
@@ -28,6 +29,34 @@ class Credentials:
 
 class ContractViolationsError(AssertionError):
     """Requests that broke the request contract; the message lists each one."""
+
+
+class FaultHandle:
+    """An injected fault. As a context manager it removes the fault on exit."""
+
+    def __init__(self, handle: EmulatorHandle, fault: dict[str, Any]) -> None:
+        self._handle = handle
+        self.id: str = fault["id"]
+        self.spec = fault
+
+    @property
+    def active(self) -> bool:
+        return any(fault["id"] == self.id for fault in self._handle.faults())
+
+    @property
+    def used(self) -> int:
+        """Requests this fault has affected so far (while it is active)."""
+        found = [fault for fault in self._handle.faults() if fault["id"] == self.id]
+        return found[0]["used"] if found else self.spec.get("times") or 0
+
+    def remove(self) -> None:
+        self._handle._remove_fault(self.id)
+
+    def __enter__(self) -> FaultHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
 
 
 class EmulatorHandle:
@@ -117,6 +146,84 @@ class EmulatorHandle:
         _, rows = self._emulator.store.list_items(order, 0, 2**31)
         return rows
 
+    # -- faults ----------------------------------------------------------------------
+
+    def add_fault(self, kind: str, **fields: Any) -> FaultHandle:
+        """Inject a fault (see the ``fault`` contract); use the result as a
+        context manager to remove the fault when the block ends."""
+        spec = {"kind": kind, **{name: value for name, value in fields.items() if value is not None}}
+        fault = normalise(spec, self._emulator.contracts)
+        self._emulator.store.update_faults(lambda faults: faults.append(fault))
+        return FaultHandle(self, fault)
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 503,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: int | None = None,
+        body: str | None = None,
+    ) -> FaultHandle:
+        """The next ``n`` matching requests get ``status`` with a DRF-style body
+        (429 with ``Retry-After``); the emulator does not apply them."""
+        return self.add_fault(
+            "status", times=n, status=status, method=method, path=path, retry_after=retry_after, body=body
+        )
+
+    def delay(
+        self,
+        ms: float | tuple[float, float],
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = None,
+        seed: int | None = None,
+    ) -> FaultHandle:
+        """Hold matching requests ``ms`` milliseconds (or a uniform random time
+        in ``(low, high)``) before serving them normally."""
+        delay_ms = list(ms) if isinstance(ms, tuple) else ms
+        return self.add_fault("latency", delay_ms=delay_ms, method=method, path=path, times=times, seed=seed)
+
+    def drop_connection(self, n: int = 1, *, method: str | None = None, path: str | None = None) -> FaultHandle:
+        """Close the connection of the next ``n`` matching requests without answering."""
+        return self.add_fault("drop", times=n, method=method, path=path)
+
+    def malformed_body(
+        self, n: int = 1, status: int = 200, *, method: str | None = None, path: str | None = None
+    ) -> FaultHandle:
+        """Answer the next ``n`` matching requests with a body that is not valid JSON."""
+        return self.add_fault("malformed", times=n, status=status, method=method, path=path)
+
+    def truncate_body(self, n: int = 1, *, method: str | None = None, path: str | None = None) -> FaultHandle:
+        """Promise a body to the next ``n`` matching requests, send half, close."""
+        return self.add_fault("truncate", times=n, method=method, path=path)
+
+    def flaky(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        statuses: list[int] | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = None,
+    ) -> FaultHandle:
+        """Fail a ``rate`` fraction of matching requests with a status from
+        ``statuses`` (500, 502, 503, 429); the same seed fails the same requests."""
+        return self.add_fault("flaky", rate=rate, seed=seed, statuses=statuses, method=method, path=path, times=times)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Active faults with their use counters."""
+        return self._emulator.store.faults()
+
+    def clear_faults(self) -> None:
+        self._emulator.store.update_faults(lambda faults: faults.clear())
+
+    def _remove_fault(self, fault_id: str) -> None:
+        self._emulator.store.update_faults(lambda faults: remove_fault(faults, fault_id))
+
     # -- journal ---------------------------------------------------------------------
 
     def requests(
@@ -205,4 +312,5 @@ def check_item(item_id: int, item: dict[str, Any], expected: dict[str, Any]) -> 
     if wrong:
         raise AssertionError(f"order item {item_id}: " + "; ".join(wrong))
 
-__all__ = ["ContractViolationsError", "Credentials", "EmulatorHandle", "SeedError"]
+
+__all__ = ["ContractViolationsError", "Credentials", "EmulatorHandle", "FaultHandle", "SeedError"]

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from mockserver.fault_middleware import SLEEP_HOOK, ClientGaveUp, ConnectionDropped
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_URL = "http://omnitron.test"
@@ -71,11 +76,43 @@ class InProcessTransport:
             environ = builder.get_environ()
         finally:
             builder.close()
-        app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
+        environ[SLEEP_HOOK] = _sleeper(_read_timeout(getattr(request, "req_kwargs", {}).get("timeout")))
+        try:
+            app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
+        except ConnectionDropped as dropped:
+            raise requests.ConnectionError(f"Connection aborted: {dropped}", request=request) from None
+        except ClientGaveUp:
+            raise requests.ReadTimeout("Read timed out (the emulator's latency fault)", request=request) from None
         content = b"".join(app_iter)
+        promised = response_headers.get("Content-Length")
+        if promised is not None and request.method != "HEAD" and int(promised) > len(content):
+            # What a client sees when the server closes before the promised length.
+            missing = int(promised) - len(content)
+            raise requests.exceptions.ChunkedEncodingError(
+                f"Connection broken: IncompleteRead({len(content)} bytes read, {missing} more expected)",
+                request=request,
+            )
         # responses computes the length itself; a HEAD answer has none to carry.
         kept = [(name, value) for name, value in response_headers.items() if name.lower() != "content-length"]
         return int(status.split(" ", 1)[0]), kept, content
+
+
+def _read_timeout(timeout: Any) -> float | None:
+    if isinstance(timeout, tuple):
+        return timeout[1]
+    return timeout
+
+
+def _sleeper(read_timeout: float | None) -> Callable[[float], None]:
+    """Latency as a live server would show it: past the client's read timeout,
+    the client gives up (without waiting)."""
+
+    def sleep(seconds: float) -> None:
+        if read_timeout is not None and seconds > read_timeout:
+            raise ClientGaveUp
+        time.sleep(seconds)
+
+    return sleep
 
 
 def _body_bytes(body: Any) -> bytes:

@@ -140,6 +140,27 @@ def test_serve_refuses_an_unreadable_seed_file(tmp_path: Path) -> None:
     assert "cannot read seed file" in result.stderr
 
 
+def test_fault_profile_is_active_from_the_start_and_after_reset(tmp_path: Path) -> None:
+    profile = tmp_path / "faults.json"
+    profile.write_text(json.dumps([{"kind": "status", "status": 503, "times": 1, "path": "*/orders/*"}]))
+    with serving("--faults", str(profile)) as (base, banner):
+        assert "  faults active: status" in banner
+        url = f"{base}/api/i1/orders/1/"
+        headers = {"Authorization": f"Token {DEV_TOKEN}"}
+        assert [HTTP.get(url, headers=headers, timeout=10).status_code for _ in range(2)] == [503, 200]
+        assert HTTP.post(f"{base}/_mock/reset", timeout=10).status_code == 200
+        assert HTTP.get(url, headers=headers, timeout=10).status_code == 503
+
+
+def test_serve_refuses_a_bad_fault_profile(tmp_path: Path) -> None:
+    profile = tmp_path / "faults.json"
+    profile.write_text(json.dumps({"kind": "status", "status": 42}))
+    result = run_cli("serve", "--port", "0", "--faults", str(profile))
+    assert result.returncode == 2
+    assert "fault profile error:" in result.stderr
+    assert "$.status" in result.stderr
+
+
 def test_validate_accepts_a_valid_file(tmp_path: Path) -> None:
     body = tmp_path / "body.json"
     body.write_text(json.dumps({"orderitem_set": [{"id": 1, "status": "450"}]}))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from mockserver import DEV_TOKEN
 from tests.helpers import checked_session
@@ -74,3 +75,15 @@ def test_every_worker_sees_every_write(gunicorn_url: str) -> None:
         for _ in range(WORKERS * 2):
             item = session.get(f"{gunicorn_url}/api/i1/order_items/4/", headers=headers, timeout=30).json()
             assert item["tracking_number"] is None
+
+
+def test_faults_reach_every_worker_and_drop_connections(gunicorn_url: str) -> None:
+    headers = {"Authorization": f"Token {DEV_TOKEN}"}
+    with checked_session() as session:
+        added = session.post(f"{gunicorn_url}/_mock/faults", json={"kind": "drop", "times": 3}, timeout=30)
+        assert added.status_code == 201
+        for _ in range(3):
+            with pytest.raises(requests.ConnectionError):
+                session.get(f"{gunicorn_url}/api/i1/orders/1/", headers=headers, timeout=30)
+        assert session.get(f"{gunicorn_url}/api/i1/orders/1/", headers=headers, timeout=30).status_code == 200
+        assert session.get(f"{gunicorn_url}/_mock/faults", timeout=30).json() == {"faults": []}

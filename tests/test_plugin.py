@@ -498,3 +498,20 @@ def test_the_core_never_imports_pytest() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "core ok"
+
+
+def test_faults_clear_between_tests(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+def test_a_leaves_faults_behind(omnitron):
+    omnitron.fail_next(100, status=503)
+    omnitron.delay(1)
+    assert patch(omnitron, {"id": 1, "status": "450"}).status_code == 503
+
+def test_b_starts_without_them(omnitron):
+    assert omnitron.faults() == []
+    assert patch(omnitron, {"id": 1, "status": "450"}).status_code == 200
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=2)

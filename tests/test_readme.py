@@ -35,32 +35,41 @@ def test_ci_runs_the_readmes_test_command_verbatim() -> None:
     assert test_command in (ROOT / ".ci" / "run").read_text("utf-8")
 
 
-def _curl_steps() -> list[tuple[str, str]]:
-    """(command, expected output) pairs of the curl session block."""
-    marker = README.index("<!-- curl-session")
-    block = re.search(r"```sh\n(.*?)```", README[marker:], re.DOTALL)
-    assert block
+def _curl_sessions() -> list[list[tuple[str, str]]]:
+    """Each marked curl block as (command, expected output) pairs."""
+    sessions = []
+    for marker in re.finditer("<!-- curl-session", README):
+        block = re.search(r"```sh\n(.*?)```", README[marker.start() :], re.DOTALL)
+        assert block
+        sessions.append(_steps(block.group(1)))
+    return sessions
+
+
+def _steps(block: str) -> list[tuple[str, str]]:
     steps: list[tuple[str, str]] = []
-    setup, command = [], []
-    lines = block.group(1).splitlines()
-    for index, line in enumerate(lines):
+    setup: list[str] = []
+    command: list[str] = []
+    expected: list[str] = []
+    for line in [*block.splitlines(), ""]:
+        if line.startswith("# ") and (command or expected):
+            expected.append(line[2:])
+            continue
+        if expected:
+            steps.append(("\n".join([*setup, *command]), "\n".join(expected)))
+            command, expected = [], []
         if re.fullmatch(r"[A-Z]+=\S+", line):
             setup.append(line)
         elif line.startswith(("curl", "     ", "  |")):
             command.append(line)
-        elif line.startswith("# ") and command:
-            steps.append(("\n".join([*setup, *command]), line[2:]))
-            command = []
-        elif line.startswith("#") or not line.strip():
-            continue
-        else:
-            raise AssertionError(f"unexpected line {index} in the curl session: {line!r}")
+        elif line and not line.startswith("#"):
+            raise AssertionError(f"unexpected line in a curl session: {line!r}")
     return steps
 
 
-def test_curl_session_gives_the_outputs_the_readme_shows() -> None:
-    steps = _curl_steps()
-    assert len(steps) == 6
+@pytest.mark.parametrize("index", range(len(re.findall("<!-- curl-session", README))))
+def test_curl_sessions_give_the_outputs_the_readme_shows(index: int) -> None:
+    steps = _curl_sessions()[index]
+    assert len(steps) >= 4
     with HTTPServer(create_app(), port=0) as server:
         for command, expected in steps:
             script = command.replace(DEFAULT_BASE, server.url)

@@ -9,21 +9,28 @@ writing a bulk cannot interleave with another request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 Row = dict[str, Any]
 
 
 @dataclass
 class SeedData:
-    """Normalised rows ready to load: every field present, ids unique."""
+    """Normalised rows ready to load: every field present, ids unique.
+
+    ``faults`` are the startup faults: installed with the seed by
+    ``initialize`` and restored by ``reset``; ``load`` leaves faults alone.
+    """
 
     users: list[Row] = field(default_factory=list)
     orders: list[Row] = field(default_factory=list)
     items: list[Row] = field(default_factory=list)
+    faults: list[Row] = field(default_factory=list)
 
 
 class StoreTransaction(Protocol):
@@ -95,6 +102,15 @@ class Store(Protocol):
         ...
 
     def clear_requests(self) -> None: ...
+
+    def faults(self) -> list[Row]:
+        """Active faults, in the order they apply."""
+        ...
+
+    def update_faults(self, change: Callable[[list[Row]], T]) -> T:
+        """Run ``change`` on the fault list and save what it leaves, atomically
+        (several processes may count uses of one fault)."""
+        ...
 
     def iter_items(self) -> Iterator[Row]:
         """Every item by ascending id (for state dumps and checks)."""

@@ -8,10 +8,10 @@ import hashlib
 import hmac
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from mockserver.store.base import Row, SeedData
+from mockserver.store.base import Row, SeedData, T
 
 
 def token_digest(token: str) -> bytes:
@@ -53,16 +53,18 @@ class MemoryStore:
         self._journal: deque[Row] = deque(maxlen=journal_limit)
         self._journal_counter = 0
         self._startup = SeedData()
+        self._faults: list[Row] = []
 
     def initialize(self, seed: SeedData) -> None:
         # Memory starts empty every time: the seed always loads.
         self._startup = copy.deepcopy(seed)
-        self.load(seed, replace=True)
+        self.reset()
 
     def reset(self) -> None:
         with self._lock:
             self.load(self._startup, replace=True)
             self._journal.clear()
+            self._faults = copy.deepcopy(self._startup.faults)
 
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
@@ -147,6 +149,14 @@ class MemoryStore:
                 item_ids = self._order_item_ids.get(order_id, [])
                 orders.append({**self._orders[order_id], "items": [dict(self._items[i]) for i in item_ids]})
         return {"users": self.users(), "orders": orders}
+
+    def faults(self) -> list[Row]:
+        with self._lock:
+            return copy.deepcopy(self._faults)
+
+    def update_faults(self, change: Callable[[list[Row]], T]) -> T:
+        with self._lock:
+            return change(self._faults)
 
     def append_request(self, entry: Row) -> None:
         with self._lock:

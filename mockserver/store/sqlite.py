@@ -14,12 +14,12 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from mockserver.store.base import Row, SeedData
+from mockserver.store.base import Row, SeedData, T
 from mockserver.store.memory import token_digest
 
 _SCHEMA = """
@@ -187,15 +187,18 @@ class SQLiteStore:
             )
             seeded = connection.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone()
             if seeded is None:
-                self._load(connection, seed, replace=True)
+                self._restore(connection, seed)
                 connection.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
 
     def reset(self) -> None:
         with self._write() as connection:
             stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
-            seed = SeedData(**json.loads(stored[0])) if stored else SeedData()
-            self._load(connection, seed, replace=True)
-            connection.execute("DELETE FROM journal")
+            self._restore(connection, SeedData(**json.loads(stored[0])) if stored else SeedData())
+
+    def _restore(self, connection: sqlite3.Connection, seed: SeedData) -> None:
+        self._load(connection, seed, replace=True)
+        connection.execute("DELETE FROM journal")
+        connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(seed.faults),))
 
     def load(self, seed: SeedData, replace: bool) -> None:
         with self._write() as connection:
@@ -225,6 +228,20 @@ class SQLiteStore:
             "INSERT OR REPLACE INTO items (id, order_id, data) VALUES (?, ?, ?)",
             [(i["id"], i["order"], _dumps(i)) for i in seed.items],
         )
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def faults(self) -> list[Row]:
+        found = self._connection().execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
+        return json.loads(found[0]) if found else []
+
+    def update_faults(self, change: Callable[[list[Row]], T]) -> T:
+        with self._write() as connection:
+            found = connection.execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
+            faults = json.loads(found[0]) if found else []
+            result = change(faults)
+            connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(faults),))
+        return result
 
     # -- journal ----------------------------------------------------------------------------
 

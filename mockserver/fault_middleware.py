@@ -1,0 +1,140 @@
+"""A WSGI layer in front of the Flask app that injects faults.
+
+It sits outside Flask because some faults are not responses at all: a
+dropped connection needs the server's help (waitress, gunicorn), and a
+truncated body must promise more bytes than it sends. Requests a fault
+answers never reach the emulator, so they change nothing; the journal
+records them with the fault that answered.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from werkzeug.datastructures import EnvironHeaders
+
+from mockserver import journal
+from mockserver.api import PREFIXES, request_contract_for
+from mockserver.context import Emulator
+from mockserver.faults import HEADER, Answer, FaultError, Plan, parse_header, plan_request
+from mockserver.jsonio import dumps
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+# Keys a server or transport may put into the WSGI environ to help.
+DROP_HOOK = "omnitron_mock.drop_connection"
+SLEEP_HOOK = "omnitron_mock.sleep"
+FAULT_NOTE = "omnitron_mock.fault"
+_HEADER_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
+
+
+class ConnectionDropped(Exception):
+    """Raised when no server hook can close the connection (test clients)."""
+
+
+class ClientGaveUp(Exception):
+    """Raised by a sleep hook when the client's timeout ends the wait first."""
+
+
+class FaultMiddleware:
+    """Applies the emulator's faults to requests under the emulated prefixes."""
+
+    def __init__(self, wsgi_app: Callable[[Environ, StartResponse], Iterable[bytes]], emulator: Emulator) -> None:
+        self.wsgi_app = wsgi_app
+        self.emulator = emulator
+        self._prefixes = tuple(prefix + "/" for prefix in PREFIXES)
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        header = environ.get(_HEADER_KEY)
+        if not path.startswith(self._prefixes) or (not header and not self.emulator.store.faults()):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            plan = self._plan(header, method, path)
+        except FaultError as problem:
+            body = dumps({"detail": f"Invalid {HEADER} header: {problem}"}).encode("utf-8")
+            bad_header = Answer("status", 400, {"Content-Type": "application/json"}, body, "invalid fault header")
+            return self._answer(environ, start_response, bad_header, bad_header.description, started)
+        if plan.delay_seconds:
+            try:
+                environ.get(SLEEP_HOOK, time.sleep)(plan.delay_seconds)
+            except ClientGaveUp:
+                self._record(environ, 0, b"", f"{plan.description}; the client gave up first", started)
+                raise
+        if plan.answer is None:
+            environ[FAULT_NOTE] = plan.description
+            return self.wsgi_app(environ, start_response)
+        return self._answer(environ, start_response, plan.answer, plan.description, started)
+
+    def _plan(self, header: str | None, method: str, path: str) -> Plan:
+        contracts = self.emulator.contracts
+        plan = plan_request([parse_header(header, contracts)], method, path) if header else Plan()
+        if plan.answer is not None or not self.emulator.store.faults():
+            return plan
+        stored = self.emulator.store.update_faults(lambda faults: plan_request(faults, method, path))
+        return Plan(plan.delay_seconds + stored.delay_seconds, stored.answer, plan.applied + stored.applied)
+
+    def _answer(
+        self, environ: Environ, start_response: StartResponse, answer: Answer, description: str | None, started: float
+    ) -> Iterable[bytes]:
+        if answer.kind == "drop":
+            self._record(environ, 0, b"", description, started)
+            return self._drop(environ, start_response)
+        body = answer.body
+        headers = dict(answer.headers)
+        if answer.kind == "truncate":
+            # Promise the whole body, send half of it, then the server closes.
+            headers["Content-Length"] = str(len(body))
+            body = body[: len(body) // 2]
+        else:
+            headers["Content-Length"] = str(len(body))
+        self._record(environ, answer.status, body, description, started)
+        start_response(f"{answer.status} {_reason(answer.status)}", list(headers.items()))
+        return [body]
+
+    def _drop(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        hook = environ.get(DROP_HOOK)
+        if hook is not None:
+            hook()  # raises: the server closes the connection without a byte
+        connection = environ.get("gunicorn.socket")
+        if connection is not None:
+            connection.shutdown(socket.SHUT_RDWR)
+            start_response("500 Internal Server Error", [])
+            return []
+        raise ConnectionDropped("the emulator dropped the connection (fault)")
+
+    def _record(self, environ: Environ, status: int, response_body: bytes, fault: str | None, started: float) -> None:
+        limit = self.emulator.settings.max_body_bytes
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(min(length, limit)) if length else b""
+        self.emulator.store.append_request(
+            journal.record(
+                method=environ.get("REQUEST_METHOD", "GET").upper(),
+                path=environ.get("PATH_INFO", ""),
+                query=environ.get("QUERY_STRING", ""),
+                headers=dict(EnvironHeaders(environ)),
+                body=body,
+                status=status,
+                response_body=response_body,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                request_contract=request_contract_for(environ.get("PATH_INFO", "")),
+                fault=fault,
+            )
+        )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
