@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help=f"fault profile (one fault or a list) active from the start (env {ENV_PREFIX}FAULTS)",
     )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help=f"require this X-Mock-Admin-Token on the control API (env {ENV_PREFIX}ADMIN_TOKEN)",
+    )
     serve.add_argument("--db", metavar="PATH", help=f"keep state in this SQLite file (env {ENV_PREFIX}DB)")
     serve.add_argument("--threads", type=_positive, help=f"worker threads (env {ENV_PREFIX}THREADS, default 8)")
     serve.add_argument("--max-items", type=_positive, help=f"bulk item limit (env {ENV_PREFIX}MAX_ITEMS, default 1000)")
@@ -115,6 +120,8 @@ def _serve_settings(args: argparse.Namespace) -> Settings:
         changes["extra_statuses"] = {**settings.extra_statuses, **parse_statuses(",".join(args.extra_status))}
     if args.db:
         changes["db"] = args.db
+    if args.admin_token:
+        changes["admin_token"] = args.admin_token
     if args.extra_shipping_company:
         changes["extra_shipping_companies"] = settings.extra_shipping_companies + tuple(args.extra_shipping_company)
     return replace(settings, **changes)

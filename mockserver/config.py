@@ -44,6 +44,7 @@ class Settings:
     extra_statuses: dict[str, str] = field(default_factory=dict)
     extra_shipping_companies: tuple[str, ...] = ()
     db: str | None = None
+    admin_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +70,8 @@ class Settings:
             values["extra_shipping_companies"] = parse_list(raw)
         if (raw := get("DB")) is not None:
             values["db"] = raw
+        if (raw := get("ADMIN_TOKEN")) is not None:
+            values["admin_token"] = raw
         return cls(**values)  # type: ignore[arg-type]
 
 

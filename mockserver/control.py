@@ -3,6 +3,7 @@ journal, faults."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from importlib.metadata import PackageNotFoundError, version
 
@@ -16,6 +17,20 @@ from mockserver.jsonio import json_response
 from mockserver.seed import SeedError, build_seed
 
 blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
+ADMIN_HEADER = "X-Mock-Admin-Token"
+
+
+@blueprint.before_request
+def require_admin_token() -> None:
+    """With an admin token configured, every control call but health must carry it."""
+    expected = emulator().settings.admin_token
+    if not expected or request.path == "/_mock/health":
+        return
+    given = request.headers.get(ADMIN_HEADER)
+    if given is None:
+        raise APIError(401, {"detail": f"The control API needs the {ADMIN_HEADER} header."})
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        raise APIError(403, {"detail": "Invalid admin token."})
 
 
 def package_version() -> str:

@@ -9,6 +9,7 @@ records them with the fault that answered.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from mockserver.context import Emulator
 from mockserver.faults import HEADER, Answer, FaultError, Plan, parse_header, plan_request
 from mockserver.jsonio import dumps
 
+log = logging.getLogger("omnitron_mock")
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
@@ -34,7 +36,8 @@ _HEADER_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
 class ConnectionDropped(Exception):
-    """Raised when no server hook can close the connection (test clients)."""
+    """A dropped connection on its way out: servers with a drop hook raise a
+    subclass they understand; without one (test clients) this reaches the caller."""
 
 
 class ClientGaveUp(Exception):
@@ -50,6 +53,18 @@ class FaultMiddleware:
         self._prefixes = tuple(prefix + "/" for prefix in PREFIXES)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._serve(environ, start_response)
+        except (ConnectionDropped, ClientGaveUp):
+            raise
+        except Exception as error:
+            # As in the app: clients get DRF's generic message, the log gets the rest.
+            log.error("unhandled error while injecting faults", exc_info=error)
+            body = dumps({"detail": "A server error occurred."}).encode("utf-8")
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")])
+            return [body]
+
+    def _serve(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         header = environ.get(_HEADER_KEY)
         if not path.startswith(self._prefixes) or (not header and not self.emulator.store.faults()):

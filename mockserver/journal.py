@@ -36,8 +36,7 @@ def record(
     The token in ``Authorization`` is masked; so are the password and the
     returned key of a login (``carries_credentials``).
     """
-    if "Authorization" in headers:
-        headers = {**headers, "Authorization": mask_authorization(headers["Authorization"])}
+    headers = {name: _masked_header(name, value) for name, value in headers.items()}
     if carries_credentials:
         body = _masked(body, "password", lambda value: "********")
         response_body = _masked(response_body, "key", mask_secret)
@@ -54,6 +53,16 @@ def record(
         "request_contract": request_contract,
         "fault": fault,
     }
+
+
+_SECRET_HEADERS = {"cookie", "proxy-authorization", "x-mock-admin-token"}
+
+
+def _masked_header(name: str, value: str) -> str:
+    lowered = name.lower()
+    if lowered == "authorization":
+        return mask_authorization(value)
+    return mask_secret(value) if lowered in _SECRET_HEADERS else value
 
 
 def _masked(raw: bytes, key: str, mask: Callable[[str], str]) -> bytes:

@@ -9,14 +9,17 @@ from waitress import wasyncore
 from waitress.channel import ClientDisconnected
 from waitress.server import BaseWSGIServer, create_server
 
-from mockserver.fault_middleware import DROP_HOOK
+from mockserver.fault_middleware import DROP_HOOK, ConnectionDropped
 
 DEFAULT_THREADS = 8
 
 
+class _WaitressDrop(ClientDisconnected, ConnectionDropped):
+    """waitress closes the connection, writing nothing, when the app raises this."""
+
+
 def _disconnect() -> None:
-    # waitress closes the connection, writing nothing, when the app raises this.
-    raise ClientDisconnected
+    raise _WaitressDrop
 
 
 def _with_drop_hook(app: Any) -> Any:

@@ -42,9 +42,16 @@ def test_item_list_without_filter_lists_everything(client: FlaskClient, auth: di
     assert [item["id"] for item in page["results"]] == [1, 2, 3, 4, 5]
 
 
-def test_item_list_of_an_unknown_order_is_empty(client: FlaskClient, auth: dict[str, str]) -> None:
-    page = client.get("/api/i1/order_items/?order=999", headers=auth).get_json()
+@pytest.mark.parametrize("order", ["999", "-1", str(10**30)])
+def test_item_list_of_an_unknown_order_is_empty(client: FlaskClient, auth: dict[str, str], order: str) -> None:
+    page = client.get(f"/api/i1/order_items/?order={order}", headers=auth).get_json()
     assert page == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+@pytest.mark.parametrize("route", ["order_items", "orders"])
+def test_ids_beyond_any_store_are_not_found(client: FlaskClient, auth: dict[str, str], route: str) -> None:
+    response = client.get(f"/api/i1/{route}/{10**30}/", headers=auth)
+    assert (response.status_code, response.get_json()) == (404, {"detail": "Not found."})
 
 
 def test_item_list_pages_link_to_each_other(client: FlaskClient, auth: dict[str, str]) -> None:
@@ -82,8 +89,9 @@ def test_default_page_size_is_configurable(client: FlaskClient, auth: dict[str, 
         ("page=0", 404, {"detail": "Invalid page."}),
         ("page=x", 404, {"detail": "Invalid page."}),
         ("order=abc", 400, {"order": ["Enter a number."]}),
+        (f"page={10**30}", 404, {"detail": "Invalid page."}),
     ],
-    ids=["past-the-end", "zero-page", "word-page", "word-order"],
+    ids=["past-the-end", "zero-page", "word-page", "word-order", "huge-page"],
 )
 def test_item_list_refuses_bad_queries(
     client: FlaskClient, auth: dict[str, str], state: Any, query: str, status: int, body: dict[str, Any]

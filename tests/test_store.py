@@ -45,6 +45,15 @@ def test_initialize_loads_the_seed(store: Store) -> None:
     assert store.user_by_username("mock-user")["pk"] == 1
 
 
+def test_ids_beyond_64_bits_name_nothing(store: Store) -> None:
+    huge = 10**30
+    assert store.get_item(huge) is None
+    assert store.get_order(-huge) is None
+    assert store.list_items(huge, 0, 10) == (0, [])
+    with store.transaction() as tx:
+        assert tx.get_items([1, huge]).keys() == {1}
+
+
 def test_list_items_pages_by_id(store: Store) -> None:
     assert store.list_items(None, 1, 2) == (5, [store.get_item(2), store.get_item(3)])
     assert store.list_items(2, 0, 10) == (2, [store.get_item(4), store.get_item(5)])

@@ -36,6 +36,14 @@ _BUSY_TIMEOUT_MS = 30_000
 _IDS_PER_QUERY = 500
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _storable(key: int | None) -> bool:
+    """SQLite integers are 64-bit: a larger id cannot be stored, so it names nothing."""
+    return key is None or key in _INT64
+
+
 def _dumps(row: object) -> str:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 
@@ -46,7 +54,7 @@ class _SQLiteTransaction:
         self._read: dict[int, Row] = {}
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
-        wanted = sorted(set(ids))
+        wanted = sorted(i for i in set(ids) if _storable(i))
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
             marks = ",".join("?" * len(chunk))
@@ -123,10 +131,14 @@ class SQLiteStore:
     # -- reads ------------------------------------------------------------------------------
 
     def get_item(self, item_id: int) -> Row | None:
+        if not _storable(item_id):
+            return None
         found = self._connection().execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()
         return json.loads(found[0]) if found else None
 
     def get_order(self, order_id: int) -> Row | None:
+        if not _storable(order_id):
+            return None
         with self._read() as connection:
             found = connection.execute("SELECT data FROM orders WHERE pk = ?", (order_id,)).fetchone()
             if found is None:
@@ -137,6 +149,9 @@ class SQLiteStore:
         return {**json.loads(found[0]), "orderitem_set": ids}
 
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        if not _storable(order_id):
+            return 0, []
+        offset = min(offset, 2**63 - 1)
         where, params = ("WHERE order_id = ?", (order_id,)) if order_id is not None else ("", ())
         with self._read() as connection:
             count = connection.execute(f"SELECT COUNT(*) FROM items {where}", params).fetchone()[0]

@@ -1,0 +1,435 @@
+"""The bad-input catalogue: odd requests, the exact DRF-style answer, and no state change.
+
+Every row is one request to the bulk endpoint (or login) through HTTP. Rows
+that the emulator accepts on purpose (DRF coercions) are listed too, with
+their 200, so the catalogue says what happens to each odd input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from mockserver import DEV_TOKEN
+from tests.helpers import get_state
+
+BULK = "/api/i1/order_items/bulk_status_update/"
+TOKEN_HEADER = f"Token {DEV_TOKEN}"
+JSON = "application/json"
+DATE_FORMAT = (
+    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+
+
+@dataclass
+class Case:
+    name: str
+    body: bytes
+    status: int
+    expected: Any
+    content_type: str | None = JSON
+    headers: dict[str, str] = field(default_factory=lambda: {"Authorization": TOKEN_HEADER})
+    changes_state: bool = False
+
+
+def parse_error(text: bytes) -> dict[str, str]:
+    try:
+        json.loads(text.decode("utf-8"))
+    except ValueError as problem:
+        return {"detail": f"JSON parse error - {problem}"}
+    raise AssertionError("the text parses")
+
+
+def item_error(orderitem_id: str, message: Any) -> list[dict[str, Any]]:
+    return [{"message": message, "args": {"orderitem_id": orderitem_id}}]
+
+
+def bulk(*items: Any) -> bytes:
+    return json.dumps({"orderitem_set": list(items)}).encode()
+
+
+def one(**fields: Any) -> bytes:
+    return bulk({"id": 1, **fields})
+
+
+CASES = [
+    # -- bodies that are not JSON ------------------------------------------------------------
+    *[
+        Case(f"malformed-{i}", text, 400, parse_error(text))
+        for i, text in enumerate([b"{", b"{'a': 1}", b"[1,]", b"nul", b'{"orderitem_set": [}'])
+    ],
+    Case("truncated-json", bulk({"id": 1})[:-3], 400, parse_error(bulk({"id": 1})[:-3])),
+    Case("trailing-garbage", bulk({"id": 1}) + b"x", 400, parse_error(bulk({"id": 1}) + b"x")),
+    Case(
+        "utf8-bom",
+        b"\xef\xbb\xbf" + one(status="450"),
+        400,
+        {"detail": "JSON parse error - Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)"},
+    ),
+    Case(
+        "invalid-utf8",
+        b'{"orderitem_set": "\xff"}',
+        400,
+        {"detail": "JSON parse error - 'utf-8' codec can't decode byte 0xff in position 19: invalid start byte"},
+    ),
+    Case(
+        "nan-literal",
+        b'{"orderitem_set": [{"id": NaN}]}',
+        400,
+        {"detail": "JSON parse error - Out of range float values are not JSON compliant: 'NaN'"},
+    ),
+    Case(
+        "infinity-literal",
+        b'{"orderitem_set": [{"id": -Infinity}]}',
+        400,
+        {"detail": "JSON parse error - Out of range float values are not JSON compliant: '-Infinity'"},
+    ),
+    Case(
+        "deep-nesting",
+        b"[" * 100_000 + b"]" * 100_000,
+        400,
+        {"detail": "JSON parse error - maximum nesting depth exceeded"},
+    ),
+    # -- content types and charsets --------------------------------------------------------------
+    Case(
+        "text-plain",
+        one(status="450"),
+        415,
+        {"detail": 'Unsupported media type "text/plain" in request.'},
+        "text/plain",
+    ),
+    Case(
+        "form-encoded",
+        b"orderitem_set=1",
+        415,
+        {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.'},
+        "application/x-www-form-urlencoded",
+    ),
+    Case("no-content-type", one(status="450"), 415, {"detail": 'Unsupported media type "" in request.'}, None),
+    Case(
+        "json-with-odd-params",
+        one(status="450"),
+        415,
+        {"detail": 'Unsupported media type "text/json; charset=utf-8" in request.'},
+        "text/json; charset=utf-8",
+    ),
+    Case(
+        "latin-1-charset",
+        '{"orderitem_set": [{"id": 1, "invoice_number": "Fatura-\xe7"}]}'.encode("latin-1"),
+        200,
+        None,
+        "application/json; charset=latin-1",
+        changes_state=True,
+    ),
+    Case(
+        "latin-1-bytes-read-as-utf8",
+        '{"orderitem_set": [{"id": 1, "invoice_number": "\xe7"}]}'.encode("latin-1"),
+        400,
+        {"detail": "JSON parse error - 'utf-8' codec can't decode byte 0xe7 in position 48: invalid continuation byte"},
+    ),
+    Case(
+        "unknown-charset-falls-back-to-utf8",
+        one(status="450"),
+        200,
+        None,
+        "application/json; charset=klingon",
+        changes_state=True,
+    ),
+    Case("upper-case-media-type", one(status="450"), 200, None, "APPLICATION/JSON", changes_state=True),
+    Case("empty-body", b"", 400, {"orderitem_set": ["This field is required."]}),
+    Case("empty-body-without-type", b"", 400, {"orderitem_set": ["This field is required."]}, None),
+    # -- top-level shapes -----------------------------------------------------------------------
+    Case("top-level-array", b"[]", 400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+    Case(
+        "top-level-string",
+        b'"orderitem_set"',
+        400,
+        {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]},
+    ),
+    Case("top-level-number", b"1", 400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got int."]}),
+    Case("top-level-null", b"null", 400, {"non_field_errors": ["No data provided"]}),
+    Case("orderitem-set-null", b'{"orderitem_set": null}', 400, {"orderitem_set": ["This field may not be null."]}),
+    Case(
+        "orderitem-set-string",
+        b'{"orderitem_set": "1,2"}',
+        400,
+        {"orderitem_set": ['Expected a list of items but got type "str".']},
+    ),
+    Case(
+        "orderitem-set-object",
+        b'{"orderitem_set": {"id": 1}}',
+        400,
+        {"orderitem_set": ['Expected a list of items but got type "dict".']},
+    ),
+    Case("orderitem-set-empty", b'{"orderitem_set": []}', 400, {"orderitem_set": ["This list may not be empty."]}),
+    Case(
+        "orderitem-set-of-strings",
+        bulk("1", "2"),
+        400,
+        [*item_error("None", {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]})] * 2,
+    ),
+    Case(
+        "nested-lists",
+        bulk([{"id": 1}]),
+        400,
+        item_error("None", {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+    ),
+    Case(
+        "duplicated-json-keys-last-wins",
+        b'{"orderitem_set": [{"id": 1, "status": "bad", "status": "450"}]}',
+        200,
+        None,
+        changes_state=True,
+    ),
+    # -- ids -------------------------------------------------------------------------------------
+    Case("id-numeric-string", bulk({"id": "1", "status": "450"}), 200, None, changes_state=True),
+    Case("id-padded-string", bulk({"id": " 1 ", "status": "450"}), 200, None, changes_state=True),
+    Case("id-word", bulk({"id": "one"}), 400, item_error("one", {"id": ["A valid integer is required."]})),
+    Case("id-float", bulk({"id": 1.5}), 400, item_error("1.5", {"id": ["A valid integer is required."]})),
+    Case("id-integral-float", bulk({"id": 1.0, "status": "450"}), 200, None, changes_state=True),
+    Case("id-true", bulk({"id": True}), 400, item_error("True", {"id": ["A valid integer is required."]})),
+    Case("id-negative", bulk({"id": -1}), 400, item_error("-1", {"id": ['Invalid pk "-1" - object does not exist.']})),
+    Case(
+        "id-huge",
+        bulk({"id": 10**30}),
+        400,
+        item_error(str(10**30), {"id": [f'Invalid pk "{10**30}" - object does not exist.']}),
+    ),
+    Case(
+        "id-string-too-long", bulk({"id": "1" * 1001}), 400, item_error("1" * 1001, {"id": ["String value too large."]})
+    ),
+    Case("id-null", bulk({"id": None}), 400, item_error("None", {"id": ["This field may not be null."]})),
+    Case("id-missing", bulk({"status": "450"}), 400, item_error("None", {"id": ["This field is required."]})),
+    Case("id-object", bulk({"id": {"pk": 1}}), 400, item_error("{'pk': 1}", {"id": ["A valid integer is required."]})),
+    Case(
+        "id-unicode-digits", bulk({"id": "\u0661"}), 400, item_error("\u0661", {"id": ["A valid integer is required."]})
+    ),
+    # -- null, empty and long fields ------------------------------------------------------------
+    *[
+        Case(f"null-{name}", one(**{name: None}), 400, item_error("1", {name: ["This field may not be null."]}))
+        for name in ("status", "invoice_number", "invoice_date", "e_archive_url", "tracking_number", "shipping_company")
+    ],
+    *[
+        Case(f"empty-{name}", one(**{name: ""}), 400, item_error("1", {name: ["This field may not be blank."]}))
+        for name in ("status", "invoice_number", "tracking_number", "e_archive_url")
+    ],
+    Case(
+        "empty-shipping-company",
+        one(shipping_company=""),
+        400,
+        item_error("1", {"shipping_company": ['"" is not a valid choice.']}),
+    ),
+    Case("empty-invoice-date", one(invoice_date=""), 400, item_error("1", {"invoice_date": [DATE_FORMAT]})),
+    Case(
+        "whitespace-tracking-number",
+        one(tracking_number="   "),
+        400,
+        item_error("1", {"tracking_number": ["This field may not be blank."]}),
+    ),
+    Case("tracking-number-255", one(tracking_number="T" * 255), 200, None, changes_state=True),
+    Case(
+        "tracking-number-256",
+        one(tracking_number="T" * 256),
+        400,
+        item_error("1", {"tracking_number": ["Ensure this field has no more than 255 characters."]}),
+    ),
+    Case(
+        "invoice-number-10k",
+        one(invoice_number="I" * 10_000),
+        400,
+        item_error("1", {"invoice_number": ["Ensure this field has no more than 255 characters."]}),
+    ),
+    Case(
+        "tracking-number-list",
+        one(tracking_number=["T1"]),
+        400,
+        item_error("1", {"tracking_number": ["Not a valid string."]}),
+    ),
+    Case(
+        "tracking-number-bool",
+        one(tracking_number=False),
+        400,
+        item_error("1", {"tracking_number": ["Not a valid string."]}),
+    ),
+    Case("tracking-number-number", one(tracking_number=12345), 200, None, changes_state=True),
+    # -- unicode and control characters -------------------------------------------------------
+    Case("unicode-invoice-number", one(invoice_number="Fatura-ÇĞİÖŞÜ-発票-🧾"), 200, None, changes_state=True),
+    Case(
+        "nul-character",
+        one(tracking_number="TR\x001"),
+        400,
+        item_error("1", {"tracking_number": ["Null characters are not allowed."]}),
+    ),
+    Case(
+        "lone-surrogate",
+        b'{"orderitem_set": [{"id": 1, "tracking_number": "TR\\ud800"}]}',
+        400,
+        item_error("1", {"tracking_number": ["Surrogate characters are not allowed: U+D800."]}),
+    ),
+    Case("control-characters-kept", one(tracking_number="TR\x07\x1b1"), 200, None, changes_state=True),
+    Case("status-right-to-left-mark", one(status="\u200f450"), 400, item_error("1", {"status": ["No matching type."]})),
+    # -- statuses and couriers -------------------------------------------------------------------
+    Case("status-unknown", one(status="999"), 400, item_error("1", {"status": ["No matching type."]})),
+    Case("status-name-not-code", one(status="shipped"), 400, item_error("1", {"status": ["No matching type."]})),
+    Case("status-integer", one(status=450), 200, None, changes_state=True),
+    Case("status-float", one(status=450.5), 400, item_error("1", {"status": ["No matching type."]})),
+    Case("status-padded", one(status=" 450 "), 200, None, changes_state=True),
+    Case(
+        "courier-unknown",
+        one(shipping_company="fedex"),
+        400,
+        item_error("1", {"shipping_company": ['"fedex" is not a valid choice.']}),
+    ),
+    Case(
+        "courier-upper-case",
+        one(shipping_company="UPS"),
+        400,
+        item_error("1", {"shipping_company": ['"UPS" is not a valid choice.']}),
+    ),
+    Case(
+        "courier-number",
+        one(shipping_company=7),
+        400,
+        item_error("1", {"shipping_company": ['"7" is not a valid choice.']}),
+    ),
+    # -- dates ------------------------------------------------------------------------------------
+    Case(
+        "date-feb-30", one(invoice_date="2021-02-30T00:00:00Z"), 400, item_error("1", {"invoice_date": [DATE_FORMAT]})
+    ),
+    Case(
+        "date-hour-25", one(invoice_date="2021-07-14T25:00:00Z"), 400, item_error("1", {"invoice_date": [DATE_FORMAT]})
+    ),
+    Case("date-only", one(invoice_date="2021-07-14"), 400, item_error("1", {"invoice_date": [DATE_FORMAT]})),
+    Case("date-garbage", one(invoice_date="yesterday"), 400, item_error("1", {"invoice_date": [DATE_FORMAT]})),
+    Case("date-epoch-number", one(invoice_date=1626220800), 400, item_error("1", {"invoice_date": [DATE_FORMAT]})),
+    Case(
+        "date-offset-out-of-range",
+        one(invoice_date="2021-07-14T00:00:00+24:00"),
+        400,
+        item_error("1", {"invoice_date": [DATE_FORMAT]}),
+    ),
+    Case("date-without-timezone-read-as-utc", one(invoice_date="2021-07-14T00:00:00"), 200, None, changes_state=True),
+    # -- URLs ---------------------------------------------------------------------------------------
+    *[
+        Case(f"url-{label}", one(e_archive_url=url), 400, item_error("1", {"e_archive_url": ["Enter a valid URL."]}))
+        for label, url in [
+            ("ftp", "ftp://files.example.com/inv.pdf"),
+            ("javascript", "javascript:alert(1)"),
+            ("data", "data:text/html,hi"),
+            ("file", "file:///etc/passwd"),
+            ("relative", "/invoices/1.pdf"),
+            ("no-host", "http://"),
+            ("space-in-host", "http://exa mple.com/"),
+            ("no-tld", "http://invoices/1.pdf"),
+        ]
+    ],
+    Case("url-upper-case-scheme", one(e_archive_url="HTTPS://E.ARCHIVE.URL/X"), 200, None, changes_state=True),
+    # -- sizes ---------------------------------------------------------------------------------
+    Case(
+        "1001-items",
+        bulk(*[{"id": 1}] * 1001),
+        400,
+        {"orderitem_set": ["Ensure this field has no more than 1000 elements."]},
+    ),
+    Case(
+        "1000-items-pass-the-limit",
+        bulk(*[{"id": 1}] * 1000),
+        400,
+        [*item_error("1", {"id": ["Duplicate order item in request."]})] * 999,
+    ),
+    Case("body-over-1-mib", one(invoice_number="x" * (1024 * 1024)), 413, {"detail": "Request body too large."}),
+    # -- authentication headers ----------------------------------------------------------------
+    Case(
+        "auth-bearer",
+        one(status="450"),
+        401,
+        {"detail": "Authentication credentials were not provided."},
+        headers={"Authorization": f"Bearer {DEV_TOKEN}"},
+    ),
+    Case(
+        "auth-basic",
+        one(status="450"),
+        401,
+        {"detail": "Authentication credentials were not provided."},
+        headers={"Authorization": "Basic bW9jazptb2Nr"},
+    ),
+    Case(
+        "auth-keyword-only",
+        one(status="450"),
+        401,
+        {"detail": "Invalid token header. No credentials provided."},
+        headers={"Authorization": "Token"},
+    ),
+    Case(
+        "auth-two-tokens",
+        one(status="450"),
+        401,
+        {"detail": "Invalid token header. Token string should not contain spaces."},
+        headers={"Authorization": f"Token {DEV_TOKEN} {DEV_TOKEN}"},
+    ),
+    Case(
+        "auth-tab-separated",
+        one(status="450"),
+        200,
+        None,
+        headers={"Authorization": f"Token\t{DEV_TOKEN}"},
+        changes_state=True,
+    ),
+    Case(
+        "auth-lower-case",
+        one(status="450"),
+        200,
+        None,
+        headers={"Authorization": f"token {DEV_TOKEN}"},
+        changes_state=True,
+    ),
+    Case(
+        "auth-glued",
+        one(status="450"),
+        401,
+        {"detail": "Authentication credentials were not provided."},
+        headers={"Authorization": f"Token{DEV_TOKEN}"},
+    ),
+    Case(
+        "auth-non-ascii",
+        one(status="450"),
+        401,
+        {"detail": "Invalid token header. Token string should not contain invalid characters."},
+        headers={"Authorization": "Token caf\xe9"},
+    ),
+    Case(
+        "auth-wrong-token",
+        one(status="450"),
+        401,
+        {"detail": "Invalid token."},
+        headers={"Authorization": "Token " + "0" * 40},
+    ),
+]
+
+
+def send(client: FlaskClient, case: Case) -> Any:
+    headers = dict(case.headers)
+    if case.content_type is not None:
+        headers["Content-Type"] = case.content_type
+    return client.patch(BULK, data=case.body, headers=headers)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input_gets_its_exact_answer(client: FlaskClient, case: Case) -> None:
+    before = get_state(client)
+    response = send(client, case)
+    assert response.status_code == case.status, response.get_data(as_text=True)[:500]
+    if case.expected is not None:
+        assert response.get_json() == case.expected
+    if case.changes_state:
+        assert get_state(client) != before
+    else:
+        assert get_state(client) == before
+
+
+def test_the_catalogue_names_are_unique() -> None:
+    assert len({case.name for case in CASES}) == len(CASES)
