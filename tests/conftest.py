@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from mockserver import DEV_TOKEN, Settings, create_app
 from mockserver.serving import HTTPServer
-from tests.helpers import ContractCheckedClient, checked_session, get_state
+from tests.helpers import FIGURES, ContractCheckedClient, checked_session, get_state
 
 
 @pytest.fixture
@@ -65,3 +65,11 @@ def http() -> Iterator[requests.Session]:
     """A ``requests`` session whose every emulated response is contract-checked."""
     with checked_session() as session:
         yield session
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The robustness figures of this run: inputs tried, cases fuzzed, requests sent."""
+    if FIGURES:
+        terminalreporter.section("omnitron-mock robustness figures")
+        for name, count in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {count}")

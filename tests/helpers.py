@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,8 @@ from werkzeug.test import TestResponse
 import contracts
 
 PREFIXES = ("/api/i1/", "/api/v1/")
+# Figures the robustness tests gather; conftest prints them after the run.
+FIGURES: Counter[str] = Counter()
 DATA = Path(__file__).resolve().parent / "data"
 BULK_PATH = "/api/i1/order_items/bulk_status_update/"
 

@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from mockserver import DEV_TOKEN
-from tests.helpers import get_state
+from tests.helpers import FIGURES, get_state
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 TOKEN_HEADER = f"Token {DEV_TOKEN}"
@@ -422,6 +422,8 @@ def send(client: FlaskClient, case: Case) -> Any:
 def test_bad_input_gets_its_exact_answer(client: FlaskClient, case: Case) -> None:
     before = get_state(client)
     response = send(client, case)
+    FIGURES["bad inputs sent (catalogue rows x stores)"] += 1
+    FIGURES["5xx answers to bad inputs"] += response.status_code >= 500
     assert response.status_code == case.status, response.get_data(as_text=True)[:500]
     if case.expected is not None:
         assert response.get_json() == case.expected
@@ -429,6 +431,7 @@ def test_bad_input_gets_its_exact_answer(client: FlaskClient, case: Case) -> Non
         assert get_state(client) != before
     else:
         assert get_state(client) == before
+        FIGURES["rejected bad inputs that left the state unchanged"] += 1
 
 
 def test_the_catalogue_names_are_unique() -> None:

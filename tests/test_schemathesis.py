@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mockserver import DEV_TOKEN
 from mockserver.serving import HTTPServer
-from tests.helpers import checked_session
+from tests.helpers import FIGURES, checked_session
 
 CHECKS = ",".join(
     [
@@ -53,3 +53,5 @@ def test_fuzzing_finds_no_server_error_and_no_contract_breach(live_server: HTTPS
     assert counts is not None
     generated, passed = map(int, counts.groups())
     assert generated == passed and generated > 500
+    FIGURES["schemathesis cases generated"] += generated
+    FIGURES["schemathesis cases passed"] += passed
