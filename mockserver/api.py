@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from mockserver import errors, fields
 from mockserver.auth import authenticate
@@ -25,6 +25,9 @@ from mockserver.jsonio import json_response
 from mockserver.store.base import Row
 
 PREFIXES = ("/api/i1", "/api/v1")
+# WSGI environ keys where a request's facts travel between the hooks and views.
+ENDPOINT = "omnitron_mock.endpoint"
+RAW_BODY = "omnitron_mock.raw_body"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 _DRF_METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -49,12 +52,13 @@ class Endpoint:
         return ", ".join(m for m in _DRF_METHOD_ORDER if m in methods)
 
     def dispatch(self, **route_args: Any) -> Response:
-        g.endpoint = self
+        environ = request.environ
+        environ[ENDPOINT] = self
         try:
-            user = authenticate(request.headers.get("Authorization"), emulator().store)
+            user = authenticate(environ.get("HTTP_AUTHORIZATION"), emulator().store)
             if user is None and not self.public:
                 raise errors.not_authenticated()
-            method = request.method
+            method = environ["REQUEST_METHOD"]
             if method == "OPTIONS":
                 response = json_response(self._metadata())
             else:
@@ -73,7 +77,8 @@ class Endpoint:
 
 
 def _body() -> Any:
-    return parse_json_body(g.raw_body, request.headers.get("Content-Type"))
+    environ = request.environ
+    return parse_json_body(environ[RAW_BODY], environ.get("CONTENT_TYPE"))
 
 
 def _field_errors(errors_by_field: dict[str, list[str]]) -> APIError:

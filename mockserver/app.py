@@ -7,13 +7,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from contracts import Contracts, bundled_openapi
 from mockserver import errors, journal
-from mockserver.api import PREFIXES, build_blueprint
+from mockserver.api import ENDPOINT, PREFIXES, RAW_BODY, build_blueprint
 from mockserver.config import Settings, UserSpec, env_users, env_value
 from mockserver.context import EXTENSION_KEY, Emulator, emulator
 from mockserver.control import blueprint as control_blueprint
@@ -90,46 +90,51 @@ def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     )
 
 
-def _emulated(path: str) -> bool:
-    return path.startswith(tuple(prefix + "/" for prefix in PREFIXES))
+_EMULATED = tuple(prefix + "/" for prefix in PREFIXES)
+# Per-request facts live in the WSGI environ (a plain dict): cheaper than flask.g.
+STARTED = "omnitron_mock.started"
 
 
 def _guard_request() -> Response | None:
-    g.started = time.perf_counter()
-    g.raw_body = b""
-    if isinstance(request.routing_exception, RequestRedirect):
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    environ = current.environ
+    environ[STARTED] = time.perf_counter()
+    environ[RAW_BODY] = b""
+    if isinstance(current.routing_exception, RequestRedirect):
         # Django's APPEND_SLASH answers 301 for every method; clients that
         # follow it resend without the body, exactly as against Omnitron.
-        return Response(status=301, headers={"Location": request.routing_exception.new_url})
-    if not _emulated(request.path):
+        return Response(status=301, headers={"Location": current.routing_exception.new_url})
+    if not environ.get("PATH_INFO", "").startswith(_EMULATED):
         return None
     limit = emulator().settings.max_body_bytes
-    if (request.content_length or 0) > limit:
+    if (current.content_length or 0) > limit:
         raise errors.payload_too_large()
-    g.raw_body = request.stream.read(limit + 1)
-    if len(g.raw_body) > limit:
+    raw_body = current.stream.read(limit + 1)
+    if len(raw_body) > limit:
         raise errors.payload_too_large()
+    environ[RAW_BODY] = raw_body
     return None
 
 
 def _finish_response(response: Response) -> Response:
-    if not _emulated(request.path):
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    environ = current.environ
+    if not environ.get("PATH_INFO", "").startswith(_EMULATED):
         return response
     response.headers.add("Vary", "Accept")
-    endpoint = g.get("endpoint")
-    headers = dict(request.headers)
+    endpoint = environ.get(ENDPOINT)
     entry = journal.record(
-        method=request.method,
-        path=request.path,
-        query=request.query_string.decode("latin-1"),
-        headers=headers,
-        body=g.get("raw_body", b""),
+        method=environ["REQUEST_METHOD"],
+        path=environ["PATH_INFO"],
+        query=environ.get("QUERY_STRING", ""),
+        headers=dict(current.headers),
+        body=environ.get(RAW_BODY, b""),
         status=response.status_code,
         response_body=response.get_data() if not response.direct_passthrough else b"",
-        duration_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+        duration_ms=(time.perf_counter() - environ.get(STARTED, time.perf_counter())) * 1000,
         request_contract=endpoint.request_contract if endpoint is not None else None,
         carries_credentials=endpoint is not None and endpoint.carries_credentials,
-        fault=request.environ.get(FAULT_NOTE),
+        fault=environ.get(FAULT_NOTE),
     )
     emulator().store.append_request(entry)
     return response

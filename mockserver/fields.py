@@ -25,6 +25,7 @@ DATETIME_FORMAT = (
 NUL_CHARACTER = "Null characters are not allowed."
 
 _MAX_INTEGER_STRING = 1000
+_FORBIDDEN_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 _INTEGER_TEXT = re.compile(r"\s*[-+]?[0-9]+(?:\.0*)?\s*")
 # Django's parse_datetime pattern, which the DRF message above describes; it
 # accepts exactly what the contract's datetime pattern does.
@@ -89,17 +90,21 @@ def text(value: object, max_length: int = 255) -> str:
     stripped = str(value).strip()
     if not stripped:
         raise Invalid(BLANK)
+    if len(stripped) > max_length or _FORBIDDEN_CHARACTERS.search(stripped):
+        raise Invalid(*_text_problems(stripped, max_length))
+    return stripped
+
+
+def _text_problems(stripped: str, max_length: int) -> list[str]:
     problems = []
     if len(stripped) > max_length:
         problems.append(f"Ensure this field has no more than {max_length} characters.")
     if "\x00" in stripped:
         problems.append(NUL_CHARACTER)
-    surrogate = next((ch for ch in stripped if "\ud800" <= ch <= "\udfff"), None)
+    surrogate = re.search("[\ud800-\udfff]", stripped)
     if surrogate is not None:
-        problems.append(f"Surrogate characters are not allowed: U+{ord(surrogate):X}.")
-    if problems:
-        raise Invalid(*problems)
-    return stripped
+        problems.append(f"Surrogate characters are not allowed: U+{ord(surrogate.group()):X}.")
+    return problems
 
 
 def choice(value: object, choices: Collection[str], not_found: str | None = None) -> str:

@@ -1,0 +1,194 @@
+"""Helpers the benchmark scripts share: processes on loopback, load, tables."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+DOCUMENTED_REQUEST = json.loads((ROOT / "tests" / "data" / "documented-request.json").read_text())
+DEV_TOKEN = "8d5ad200b6286fd7fedadaced3c567b20cce1c4c"
+BULK_PATH = "/api/i1/order_items/bulk_status_update/"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(
+    url: str,
+    deadline: float = 60.0,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> float:
+    """Seconds until ``url`` first answers 2xx; polls a process that has no readiness signal."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < deadline:
+        try:
+            request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if 200 <= response.status < 300:
+                    return time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError(f"{url} did not answer within {deadline}s")
+
+
+@contextmanager
+def process(
+    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """A background process, stopped (SIGTERM, then SIGKILL) when the block ends."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    child = subprocess.Popen(
+        list(command),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield child
+    finally:
+        with _suppress():
+            os.killpg(child.pid, signal.SIGTERM)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with _suppress():
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait(timeout=20)
+        log.close()
+
+
+def _suppress() -> contextlib.suppress:
+    return contextlib.suppress(ProcessLookupError)
+
+
+def gunicorn(app: str, workers: int, env: dict[str, str] | None = None) -> tuple[list[str], int]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app,
+    ]
+    return command, port
+
+
+def wrk_lua(method: str, body: bytes, headers: dict[str, str]) -> str:
+    lines = [f'wrk.method = "{method}"', f"wrk.body = {json.dumps(body.decode())}"]
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+    return "\n".join(lines) + "\n"
+
+
+def load(url: str, method: str, body: bytes, headers: dict[str, str], seconds: float, connections: int) -> float:
+    """Requests per second from wrk (or a bounded Python client when wrk is missing)."""
+    if shutil.which("wrk"):
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(wrk_lua(method, body, headers))
+        try:
+            result = subprocess.run(
+                ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "-s", script.name, url],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+                check=True,
+            )
+        finally:
+            os.unlink(script.name)
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
+        if errors:
+            raise RuntimeError(f"{url}: {errors.group(1)} failed responses under load:\n{result.stdout}")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+    return python_load(url, method, body, headers, seconds, connections)
+
+
+def python_load(url: str, method: str, body: bytes, headers: dict[str, str], seconds: float, connections: int) -> float:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    done = [0] * connections
+    stop = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        while time.perf_counter() < stop:
+            try:
+                connection.request(method, parts.path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    connection.close()
+                done[index] += 1
+            except (OSError, http.client.HTTPException):
+                connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / seconds
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers] + [[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def save(name: str, figures: dict[str, Any], path: Path | None = None) -> Path:
+    target = path or RESULTS / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"machine": machine(), **figures}, indent=2) + "\n")
+    return target
+
+
+Timer = Callable[[], float]
