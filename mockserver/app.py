@@ -20,6 +20,7 @@ from mockserver.control import blueprint as control_blueprint
 from mockserver.errors import APIError
 from mockserver.fault_middleware import FAULT_NOTE, FaultMiddleware
 from mockserver.faults import normalise_all, read_fault_profile
+from mockserver.inspector import blueprint as inspector_blueprint
 from mockserver.jsonio import json_response
 from mockserver.rules import Rules
 from mockserver.seed import read_seed_file, startup_seed
@@ -68,6 +69,7 @@ def create_app(
     for prefix in PREFIXES:
         app.register_blueprint(api, url_prefix=prefix, name=prefix.strip("/").replace("/", "_"))
     app.register_blueprint(control_blueprint)
+    app.register_blueprint(inspector_blueprint)
     _add_contract_routes(app)
     app.before_request(_guard_request)
     app.after_request(_finish_response)

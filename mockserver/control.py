@@ -20,17 +20,34 @@ blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
 ADMIN_HEADER = "X-Mock-Admin-Token"
 
 
+ADMIN_COOKIE = "omnitron_mock_admin"
+
+
+def admin_problem() -> APIError | None:
+    """Why this request may not use the control API, or None when it may.
+
+    With an admin token configured, the request carries it in the
+    ``X-Mock-Admin-Token`` header, or in the cookie the inspector page sets.
+    """
+    expected = emulator().settings.admin_token
+    if not expected:
+        return None
+    given = request.headers.get(ADMIN_HEADER) or request.cookies.get(ADMIN_COOKIE)
+    if given is None:
+        return APIError(401, {"detail": f"The control API needs the {ADMIN_HEADER} header."})
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        return APIError(403, {"detail": "Invalid admin token."})
+    return None
+
+
 @blueprint.before_request
 def require_admin_token() -> None:
     """With an admin token configured, every control call but health must carry it."""
-    expected = emulator().settings.admin_token
-    if not expected or request.path == "/_mock/health":
+    if request.path == "/_mock/health":
         return
-    given = request.headers.get(ADMIN_HEADER)
-    if given is None:
-        raise APIError(401, {"detail": f"The control API needs the {ADMIN_HEADER} header."})
-    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
-        raise APIError(403, {"detail": "Invalid admin token."})
+    problem = admin_problem()
+    if problem is not None:
+        raise problem
 
 
 def package_version() -> str:

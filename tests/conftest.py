@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from mockserver import DEV_TOKEN, Settings, create_app
 from mockserver.serving import HTTPServer
-from tests.helpers import FIGURES, ContractCheckedClient, checked_session, get_state
+from tests.helpers import ARTIFACTS, FIGURES, ContractCheckedClient, checked_session, get_state
 
 
 @pytest.fixture
@@ -73,3 +73,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("omnitron-mock robustness figures")
         for name, count in sorted(FIGURES.items()):
             terminalreporter.write_line(f"{name}: {count}")
+    if ARTIFACTS:
+        terminalreporter.section("omnitron-mock artifacts")
+        for path in ARTIFACTS:
+            terminalreporter.write_line(path)

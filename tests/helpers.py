@@ -19,6 +19,8 @@ import contracts
 PREFIXES = ("/api/i1/", "/api/v1/")
 # Figures the robustness tests gather; conftest prints them after the run.
 FIGURES: Counter[str] = Counter()
+# Files the run leaves for people to look at (screenshots); conftest prints their paths.
+ARTIFACTS: list[str] = []
 DATA = Path(__file__).resolve().parent / "data"
 BULK_PATH = "/api/i1/order_items/bulk_status_update/"
 

@@ -1,0 +1,30 @@
+// Refreshes the page's main part every few seconds while it is open. The page
+// works without this script; it only saves pressing reload.
+(function () {
+  "use strict";
+  var main = document.getElementById("main");
+  if (!main || !window.fetch) { return; }
+  var url = main.getAttribute("data-fragment");
+  var intervalMs = 2000;
+
+  function openDetails() {
+    return Array.prototype.map.call(main.querySelectorAll("details[open]"), function (d) { return d.id; });
+  }
+
+  function refresh() {
+    fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null || html === main.innerHTML) { return; }
+        var open = openDetails();
+        main.innerHTML = html;
+        open.forEach(function (id) {
+          var details = document.getElementById(id);
+          if (details) { details.open = true; }
+        });
+      })
+      .catch(function () { /* the emulator may be restarting: try again next time */ });
+  }
+
+  window.setInterval(refresh, intervalMs);
+}());

@@ -1,0 +1,107 @@
+"""The inspector in a real headless Chromium: journal, badges, expand, filter, reset, refresh."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from mockserver import DEV_TOKEN, create_app
+from mockserver.serving import HTTPServer
+from tests.browser.chromium import browser_page, chromium_path
+from tests.helpers import ARTIFACTS
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the test extra brings it
+    expect = None
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("CI") and (expect is None or chromium_path() is None),
+    reason="needs Playwright and Debian's chromium (CI installs both)",
+)
+HEADERS = {"Authorization": f"Token {DEV_TOKEN}"}
+
+
+def artifact_path(name: str) -> Path:
+    folder = Path(os.environ.get("OMNITRON_MOCK_ARTIFACTS") or tempfile.mkdtemp(prefix="omnitron-mock-artifacts-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+@pytest.fixture
+def server() -> Any:
+    with HTTPServer(create_app(), port=0) as running:
+        yield running
+
+
+def test_inspector_shows_filters_and_resets(server: HTTPServer) -> None:
+    bulk = f"{server.url}/api/i1/order_items/bulk_status_update/"
+    good = {"orderitem_set": [{"id": 1, "status": "500", "tracking_number": "TR1", "shipping_company": "ups"}]}
+    bad = {"orderitem_set": [{"id": 2, "status": "9"}]}
+    assert requests.patch(bulk, json=good, headers=HEADERS, timeout=10).status_code == 200
+    assert requests.patch(bulk, json=bad, headers=HEADERS, timeout=10).status_code == 400
+
+    with browser_page() as page:
+        console_errors: list[str] = []
+        fetched: list[str] = []
+        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: console_errors.append(str(error)))
+        page.on("request", lambda request: fetched.append(request.url))
+
+        page.goto(f"{server.url}/_mock/")
+        entries = page.locator(".journal .entry")
+        expect(entries).to_have_count(2)
+        expect(entries.locator(".badge")).to_have_text(["schema errors", "ok"])
+        expect(entries.locator(".status")).to_have_text(["400", "200"])
+        expect(page.locator("#item-1 .item-status")).to_have_text("500 shipped")
+        expect(page.get_by_role("heading", name="Orders and items")).to_be_visible()
+
+        # expand the bad request: its answer is right there
+        entries.first.locator("summary").click()
+        expect(entries.first.locator("pre.body").last).to_contain_text("No matching type.")
+
+        screenshot = artifact_path("inspector.png")
+        page.screenshot(path=str(screenshot), full_page=True)
+        ARTIFACTS.append(f"inspector screenshot: {screenshot}")
+
+        # the page refreshes itself while open
+        requests.get(f"{server.url}/api/i1/orders/1/", headers={**HEADERS, "X-Mock-Fault": "status=503"}, timeout=10)
+        expect(entries).to_have_count(3, timeout=15_000)
+        expect(entries.first.locator(".badge")).to_have_text("fault injected")
+
+        # filter: 4xx only
+        page.get_by_label("Status").select_option("4xx")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.locator(".journal .entry")).to_have_count(1)
+        expect(page.locator(".journal .entry .badge")).to_have_text("schema errors")
+
+        # reset: the state returns to the seed, the journal empties
+        page.get_by_role("button", name="Reset to the seed").click()
+        expect(page.locator("#item-1 .item-status")).to_have_text("400 approved")
+        expect(page.locator(".journal .entry")).to_have_count(0)
+
+    assert console_errors == []
+    outside = [url for url in fetched if not url.startswith((server.url, "data:"))]
+    assert outside == [], "the page fetched something from outside the emulator"
+
+
+def test_inspector_works_without_javascript(server: HTTPServer) -> None:
+    requests.patch(
+        f"{server.url}/api/i1/order_items/bulk_status_update/",
+        json={"orderitem_set": [{"id": 1, "tracking_no": "x"}]},
+        headers=HEADERS,
+        timeout=10,
+    )
+    with browser_page() as page:
+        page.context.set_offline(False)
+        page.route("**/*.js", lambda route: route.abort())
+        page.goto(f"{server.url}/_mock/")
+        entry = page.locator(".journal .entry")
+        expect(entry.locator(".badge")).to_have_text("unknown fields")
+        entry.locator("summary").click()
+        expect(entry.get_by_text("$.orderitem_set[0].tracking_no")).to_be_visible()
