@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, Response, request
@@ -50,6 +51,7 @@ def require_admin_token() -> None:
         raise problem
 
 
+@cache
 def package_version() -> str:
     try:
         return version("omnitron-mock")

@@ -16,13 +16,13 @@ from typing import Any
 from contracts import Contracts, ContractViolation, default_contracts, load_data
 from mockserver.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, UserSpec
 from mockserver.fields import iso_datetime, render_datetime
+from mockserver.rows import ITEM_FIELDS, Packed, pack_order, packed_id, packed_price
 from mockserver.store.base import Row, SeedData
 
 DEFAULT_STATUS: str = load_data("status-transitions")["seed_default"]
 DEFAULT_DATE_PLACED = "2021-07-13T09:00:00Z"
 
 ITEM_DEFAULTS: dict[str, Any] = {
-    "product_sku": None,  # derived from the id when absent
     "status": DEFAULT_STATUS,
     "price_currency": "try",
     "price": "0.00",
@@ -106,8 +106,8 @@ def build_seed(document: object, contracts: Contracts | None = None) -> SeedData
         order_items = [_item(raw_item, raw_order["id"]) for raw_item in raw_order.get("items", [])]
         orders.append(_order(raw_order, order_items))
         items.extend(order_items)
-    _check_unique(errors, "orders", [o["pk"] for o in orders], "id")
-    _check_unique(errors, "orders[*].items", [i["id"] for i in items], "id")
+    _check_unique(errors, "orders", [order[0] for order in orders], "id")
+    _check_unique(errors, "orders[*].items", [packed_id(item) for item in items], "id")
     if errors:
         raise SeedError(errors)
     return SeedData(users=users, orders=orders, items=items)
@@ -135,35 +135,45 @@ def _user(raw: dict[str, Any]) -> Row:
     }
 
 
-def _item(raw: dict[str, Any], order_id: int) -> Row:
-    item: Row = {"id": raw["id"], "order": order_id}
-    for name, default in ITEM_DEFAULTS.items():
-        item[name] = copy.deepcopy(raw.get(name, default))
-    if item["product_sku"] is None:
-        item["product_sku"] = f"SKU{raw['id']:08d}"
-    if item["invoice_date"] is not None:
-        item["invoice_date"] = render_datetime(iso_datetime(item["invoice_date"]))
-    return item
+def _item(raw: dict[str, Any], order_id: int) -> Packed:
+    values: list[Any] = []
+    for name in ITEM_FIELDS:
+        if name == "id":
+            values.append(raw["id"])
+        elif name == "order":
+            values.append(order_id)
+        elif name == "product_sku":
+            values.append(raw.get("product_sku") or f"SKU{raw['id']:08d}")
+        elif name == "invoice_date" and raw.get("invoice_date") is not None:
+            values.append(render_datetime(iso_datetime(raw["invoice_date"])))
+        elif name in raw:
+            values.append(copy.deepcopy(raw[name]))
+        else:
+            # Defaults are shared between rows: immutable, or copied on unpack.
+            values.append(ITEM_DEFAULTS[name])
+    return tuple(values)
 
 
-def _order(raw: dict[str, Any], items: list[Row]) -> Row:
+def _order(raw: dict[str, Any], items: list[Packed]) -> Packed:
     shipping = raw.get("shipping_amount", "0.00")
-    amount = sum((Decimal(i["price"]) for i in items), Decimal(shipping))
-    return {
-        "pk": raw["id"],
-        "number": raw.get("number", f"{raw['id']:010d}"),
-        "channel": raw.get("channel", 1),
-        "status": raw.get("status", DEFAULT_STATUS),
-        "date_placed": render_datetime(iso_datetime(raw.get("date_placed", DEFAULT_DATE_PLACED))),
-        "currency": raw.get("currency", "try"),
-        "amount": f"{amount:.2f}",
-        "shipping_amount": shipping,
-        "cargo_company": raw.get("cargo_company"),
-        "invoice_number": None,
-        "invoice_date": None,
-        "e_archive_url": None,
-        "is_send": raw.get("is_send", False),
-    }
+    amount = sum((Decimal(packed_price(item)) for item in items), Decimal(shipping))
+    return pack_order(
+        {
+            "pk": raw["id"],
+            "number": raw.get("number", f"{raw['id']:010d}"),
+            "channel": raw.get("channel", 1),
+            "status": raw.get("status", DEFAULT_STATUS),
+            "date_placed": render_datetime(iso_datetime(raw.get("date_placed", DEFAULT_DATE_PLACED))),
+            "currency": raw.get("currency", "try"),
+            "amount": f"{amount:.2f}",
+            "shipping_amount": shipping,
+            "cargo_company": raw.get("cargo_company"),
+            "invoice_number": None,
+            "invoice_date": None,
+            "e_archive_url": None,
+            "is_send": raw.get("is_send", False),
+        }
+    )
 
 
 def read_seed_file(path: str | Path) -> Any:

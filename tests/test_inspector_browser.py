@@ -13,7 +13,7 @@ import requests
 from mockserver import DEV_TOKEN, create_app
 from mockserver.serving import HTTPServer
 from tests.browser.chromium import browser_page, chromium_path
-from tests.helpers import ARTIFACTS
+from tests.helpers import ARTIFACTS, documented
 
 try:
     from playwright.sync_api import expect
@@ -39,10 +39,10 @@ def server() -> Any:
         yield running
 
 
-def test_inspector_shows_filters_and_resets(server: HTTPServer) -> None:
+def test_inspector_shows_the_documented_flow_filters_and_resets(server: HTTPServer) -> None:
     bulk = f"{server.url}/api/i1/order_items/bulk_status_update/"
-    good = {"orderitem_set": [{"id": 1, "status": "500", "tracking_number": "TR1", "shipping_company": "ups"}]}
-    bad = {"orderitem_set": [{"id": 2, "status": "9"}]}
+    good = documented("request")  # the documented example flow
+    bad = {"orderitem_set": [{"id": 4, "status": "9"}]}
     assert requests.patch(bulk, json=good, headers=HEADERS, timeout=10).status_code == 200
     assert requests.patch(bulk, json=bad, headers=HEADERS, timeout=10).status_code == 400
 
@@ -58,8 +58,22 @@ def test_inspector_shows_filters_and_resets(server: HTTPServer) -> None:
         expect(entries).to_have_count(2)
         expect(entries.locator(".badge")).to_have_text(["schema errors", "ok"])
         expect(entries.locator(".status")).to_have_text(["400", "200"])
-        expect(page.locator("#item-1 .item-status")).to_have_text("500 shipped")
         expect(page.get_by_role("heading", name="Orders and items")).to_be_visible()
+        # the state after the documented request: each item as the request made it
+        expect(page.locator("#item-1 .item-status")).to_have_text("450 preparing")
+        expect(page.locator("#item-2 td")).to_have_text(
+            [
+                "1185185002",
+                "500 shipped",
+                "TR123123",
+                "ups",
+                "SEP123123",
+                "2021-07-14T00:00:00Z",
+                "http://e.archive.url/SEP123123",
+            ]
+        )
+        expect(page.locator("#item-3 .item-status")).to_have_text("500 shipped")
+        expect(page.locator("#item-4 .item-status")).to_have_text("400 approved")
 
         # expand the bad request: its answer is right there
         entries.first.locator("summary").click()
@@ -82,7 +96,8 @@ def test_inspector_shows_filters_and_resets(server: HTTPServer) -> None:
 
         # reset: the state returns to the seed, the journal empties
         page.get_by_role("button", name="Reset to the seed").click()
-        expect(page.locator("#item-1 .item-status")).to_have_text("400 approved")
+        for item_id in (1, 2, 3):
+            expect(page.locator(f"#item-{item_id} .item-status")).to_have_text("400 approved")
         expect(page.locator(".journal .entry")).to_have_count(0)
 
     assert console_errors == []
@@ -98,7 +113,6 @@ def test_inspector_works_without_javascript(server: HTTPServer) -> None:
         timeout=10,
     )
     with browser_page() as page:
-        page.context.set_offline(False)
         page.route("**/*.js", lambda route: route.abort())
         page.goto(f"{server.url}/_mock/")
         entry = page.locator(".journal .entry")

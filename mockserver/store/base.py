@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from mockserver.rows import Packed
+
 T = TypeVar("T")
 
 Row = dict[str, Any]
@@ -21,15 +23,16 @@ Row = dict[str, Any]
 
 @dataclass
 class SeedData:
-    """Normalised rows ready to load: every field present, ids unique.
+    """Normalised rows ready to load: every field present, ids unique. Orders
+    and items are packed (:mod:`mockserver.rows`); users are dicts.
 
     ``faults`` are the startup faults: installed with the seed by
     ``initialize`` and restored by ``reset``; ``load`` leaves faults alone.
     """
 
     users: list[Row] = field(default_factory=list)
-    orders: list[Row] = field(default_factory=list)
-    items: list[Row] = field(default_factory=list)
+    orders: list[Packed] = field(default_factory=list)
+    items: list[Packed] = field(default_factory=list)
     faults: list[Row] = field(default_factory=list)
 
 

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+from mockserver.rows import Packed, packed_id, packed_order, unpack_item, unpack_order
 from mockserver.store.base import Row, SeedData, T
 
 
@@ -28,27 +29,31 @@ class _MemoryTransaction:
         self.pending: dict[int, Row] = {}
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
-        items = self._store._items
-        return {i: dict(self.pending.get(i) or items[i]) for i in ids if i in items}
+        return {i: row for i in ids if (row := self.pending.get(i) or self._store._item(i)) is not None}
 
     def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
         updated = []
         for item_id, fields in changes:
-            item = {**(self.pending.get(item_id) or self._store._items[item_id]), **fields}
+            item = {**(self.pending.get(item_id) or self._store._item(item_id)), **fields}
             self.pending[item_id] = item
             updated.append(dict(item))
         return updated
 
 
 class MemoryStore:
-    """Keeps everything in process memory; one lock serialises writers."""
+    """Keeps everything in process memory; one lock serialises writers.
+
+    Items and orders as loaded stay packed tuples (:mod:`mockserver.rows`);
+    an item a bulk changed becomes a dict. A reset points back at the
+    startup rows instead of copying them.
+    """
 
     def __init__(self, journal_limit: int = 10_000) -> None:
         self._lock = threading.RLock()
         self._users: dict[str, Row] = {}
         self._tokens: dict[bytes, Row] = {}
-        self._orders: dict[int, Row] = {}
-        self._items: dict[int, Row] = {}
+        self._orders: dict[int, Packed] = {}
+        self._items: dict[int, Packed | Row] = {}
         self._order_item_ids: dict[int, list[int]] = {}
         self._journal: deque[Row] = deque(maxlen=journal_limit)
         self._journal_counter = 0
@@ -56,8 +61,9 @@ class MemoryStore:
         self._faults: list[Row] = []
 
     def initialize(self, seed: SeedData) -> None:
-        # Memory starts empty every time: the seed always loads.
-        self._startup = copy.deepcopy(seed)
+        # Memory starts empty every time: the seed always loads. Packed rows
+        # are immutable, so the startup seed is kept without a copy.
+        self._startup = seed
         self.reset()
 
     def reset(self) -> None:
@@ -74,27 +80,32 @@ class MemoryStore:
             # Reached only without an exception: an aborted transaction writes nothing.
             self._items.update(transaction.pending)
 
+    def _item(self, item_id: int) -> Row | None:
+        stored = self._items.get(item_id)
+        if stored is None:
+            return None
+        return unpack_item(stored) if isinstance(stored, tuple) else dict(stored)
+
     def get_item(self, item_id: int) -> Row | None:
         with self._lock:
-            item = self._items.get(item_id)
-            return dict(item) if item is not None else None
+            return self._item(item_id)
 
     def get_order(self, order_id: int) -> Row | None:
         with self._lock:
             order = self._orders.get(order_id)
             if order is None:
                 return None
-            return {**order, "orderitem_set": list(self._order_item_ids.get(order_id, []))}
+            return {**unpack_order(order), "orderitem_set": list(self._order_item_ids.get(order_id, []))}
 
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
         with self._lock:
             ids = sorted(self._items) if order_id is None else self._order_item_ids.get(order_id, [])
-            return len(ids), [dict(self._items[i]) for i in ids[offset : offset + limit]]
+            return len(ids), [self._item(i) for i in ids[offset : offset + limit]]
 
     def iter_items(self) -> Iterator[Row]:
         with self._lock:
-            rows = [dict(self._items[i]) for i in sorted(self._items)]
-        return iter(rows)
+            ids = sorted(self._items)
+        return (row for i in ids if (row := self.get_item(i)) is not None)
 
     def users(self) -> list[Row]:
         with self._lock:
@@ -113,7 +124,6 @@ class MemoryStore:
         return dict(user)
 
     def load(self, seed: SeedData, replace: bool) -> None:
-        seed = copy.deepcopy(seed)
         with self._lock:
             if replace:
                 self._orders.clear()
@@ -123,7 +133,7 @@ class MemoryStore:
                     self._users.clear()
                     self._tokens.clear()
             next_pk = max((u["pk"] for u in self._users.values()), default=0) + 1
-            for user in seed.users:
+            for user in copy.deepcopy(seed.users):
                 previous = self._users.get(user["username"])
                 if previous is not None:
                     self._tokens.pop(token_digest(previous["token"]), None)
@@ -133,21 +143,27 @@ class MemoryStore:
                 self._users[user["username"]] = user
                 self._tokens[token_digest(user["token"])] = user
             for order in seed.orders:
-                self._orders[order["pk"]] = order
-                self._order_item_ids.setdefault(order["pk"], [])
+                self._orders[order[0]] = tuple(order)
+                self._order_item_ids.setdefault(order[0], [])
             for item in seed.items:
-                previous = self._items.get(item["id"])
+                identifier, order_id = packed_id(item), packed_order(item)
+                previous = self._items.get(identifier)
                 if previous is not None:
-                    self._order_item_ids[previous["order"]].remove(item["id"])
-                self._items[item["id"]] = item
-                bisect.insort(self._order_item_ids.setdefault(item["order"], []), item["id"])
+                    old_order = previous[1] if isinstance(previous, tuple) else previous["order"]
+                    self._order_item_ids[old_order].remove(identifier)
+                self._items[identifier] = tuple(item)
+                ids = self._order_item_ids.setdefault(order_id, [])
+                if ids and ids[-1] > identifier:
+                    bisect.insort(ids, identifier)
+                else:
+                    ids.append(identifier)
 
     def snapshot(self) -> dict[str, list[Row]]:
         with self._lock:
             orders = []
             for order_id in sorted(self._orders):
                 item_ids = self._order_item_ids.get(order_id, [])
-                orders.append({**self._orders[order_id], "items": [dict(self._items[i]) for i in item_ids]})
+                orders.append({**unpack_order(self._orders[order_id]), "items": [self._item(i) for i in item_ids]})
         return {"users": self.users(), "orders": orders}
 
     def faults(self) -> list[Row]:

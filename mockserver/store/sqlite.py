@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from mockserver.rows import packed_id, packed_order, unpack_item, unpack_order
 from mockserver.store.base import Row, SeedData, T
 from mockserver.store.memory import token_digest
 
@@ -237,11 +238,12 @@ class SQLiteStore:
                 (user["username"], user["pk"], token_digest(user["token"]), _dumps(user)),
             )
         connection.executemany(
-            "INSERT OR REPLACE INTO orders (pk, data) VALUES (?, ?)", [(o["pk"], _dumps(o)) for o in seed.orders]
+            "INSERT OR REPLACE INTO orders (pk, data) VALUES (?, ?)",
+            ((order[0], _dumps(unpack_order(order))) for order in seed.orders),
         )
         connection.executemany(
             "INSERT OR REPLACE INTO items (id, order_id, data) VALUES (?, ?, ?)",
-            [(i["id"], i["order"], _dumps(i)) for i in seed.items],
+            ((packed_id(item), packed_order(item), _dumps(unpack_item(item))) for item in seed.items),
         )
 
     # -- faults -----------------------------------------------------------------------------
