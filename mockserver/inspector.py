@@ -29,6 +29,7 @@ blueprint = Blueprint(
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 VERDICTS = {"ok": "ok", "schema": "schema errors", "unknown": "unknown fields", "fault": "fault injected"}
 SHOWN_ORDERS = 200
+SHOWN_REQUESTS = 200
 
 
 def verdict_of(entry: dict[str, Any]) -> str:
@@ -63,6 +64,8 @@ def _entries(filters: dict[str, str]) -> list[dict[str, Any]]:
     state = emulator()
     shown = []
     for raw in reversed(state.store.requests()):
+        if len(shown) == SHOWN_REQUESTS:
+            break
         entry = present(raw, state.contracts)
         entry["badge"] = verdict_of(entry)
         if filters["path"] and filters["path"] not in entry["path"]:
@@ -92,7 +95,7 @@ def _context() -> dict[str, Any]:
     state = emulator()
     filters = _filters()
     entries = _entries(filters)
-    snapshot = state.store.snapshot()
+    snapshot = state.store.snapshot(max_orders=SHOWN_ORDERS + 1)
     return {
         "version": package_version(),
         "filters": filters,
@@ -100,8 +103,9 @@ def _context() -> dict[str, Any]:
         "verdicts": VERDICTS,
         "entries": entries,
         "orders": snapshot["orders"][:SHOWN_ORDERS],
-        "hidden_orders": max(0, len(snapshot["orders"]) - SHOWN_ORDERS),
+        "more_orders": len(snapshot["orders"]) > SHOWN_ORDERS,
         "statuses": state.rules.statuses,
+        "shown_requests": SHOWN_REQUESTS,
         "changed": _changed_by_last_request(),
         "faults": state.store.faults(),
         "strict": state.rules.strict,

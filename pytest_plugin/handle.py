@@ -59,20 +59,13 @@ class FaultHandle:
         self.remove()
 
 
-class EmulatorHandle:
-    """One emulator as one test sees it.
+class ServiceView:
+    """Where a test's client goes and who it is: ``url`` is the server root,
+    ``base_url`` the integration prefix (``/api/i1``), ``sdk_base_url`` the
+    SDK prefix (``/api/v1``)."""
 
-    ``url`` is the server root; ``base_url`` the integration prefix
-    (``/api/i1``) and ``sdk_base_url`` the SDK prefix (``/api/v1``).
-    """
-
-    def __init__(self, app: Any, url: str, credentials: Credentials) -> None:
-        self._emulator: Emulator = app.extensions[EXTENSION_KEY]
-        self.app = app
-        self.url = url.rstrip("/")
-        self.credentials = credentials
-
-    # -- where and who ---------------------------------------------------------------
+    url: str
+    credentials: Credentials
 
     @property
     def base_url(self) -> str:
@@ -98,6 +91,16 @@ class EmulatorHandle:
     def headers(self) -> dict[str, str]:
         """``Authorization`` header for the test user."""
         return {"Authorization": f"Token {self.token}"}
+
+
+class EmulatorHandle(ServiceView):
+    """One emulator as one test sees it (see :class:`ServiceView` for URLs)."""
+
+    def __init__(self, app: Any, url: str, credentials: Credentials) -> None:
+        self._emulator: Emulator = app.extensions[EXTENSION_KEY]
+        self.app = app
+        self.url = url.rstrip("/")
+        self.credentials = credentials
 
     # -- state -----------------------------------------------------------------------
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import requests
 
-from pytest_plugin.handle import Credentials, check_item
+from pytest_plugin.handle import Credentials, ServiceView, check_item
 
 
 class EmulatorOnly(Exception):
     """A call that only the emulator can answer (seeding, the journal, resets)."""
 
 
-class RemoteOmnitron:
+class RemoteOmnitron(ServiceView):
     """A real Omnitron behind the handle's interface.
 
     Reads go over HTTP with the logged-in user's token; what only the
@@ -30,30 +30,6 @@ class RemoteOmnitron:
         if response.status_code != 200:
             raise EmulatorOnly(f"login to {self.url} failed with {response.status_code}: {response.text[:200]}")
         self.credentials = Credentials(username, password, response.json()["key"])
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/api/i1"
-
-    @property
-    def sdk_base_url(self) -> str:
-        return f"{self.url}/api/v1"
-
-    @property
-    def username(self) -> str:
-        return self.credentials.username
-
-    @property
-    def password(self) -> str:
-        return self.credentials.password
-
-    @property
-    def token(self) -> str:
-        return self.credentials.token
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Token {self.token}"}
 
     def _get(self, path: str) -> Any:
         response = self._session.get(f"{self.base_url}/{path}", headers=self.headers, timeout=30)

@@ -111,3 +111,12 @@ def test_admin_token_guards_the_page_and_its_buttons(guarded: FlaskClient) -> No
     assert guarded.get("/_mock/").status_code == 200
     assert guarded.post("/_mock/ui/reset").status_code == 303
     assert guarded.get("/_mock/state").status_code == 200, "the cookie opens the control API too"
+
+
+def test_big_stores_show_the_first_orders_only(auth: dict[str, str]) -> None:
+    from mockserver.seed import generate_seed_document
+
+    client = create_app(seed=generate_seed_document(205, 1)).test_client()
+    html = client.get("/_mock/").get_data(as_text=True)
+    assert html.count('<table class="order">') == 200
+    assert "Only the first 200 orders are shown" in html

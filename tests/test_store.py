@@ -192,3 +192,10 @@ def test_sqlite_reset_goes_to_the_latest_startup_seed(tmp_path: Path) -> None:
     assert restarted.get_item(1) is not None, "the state of the earlier run stays"
     restarted.reset()
     assert [item["id"] for item in restarted.iter_items()] == [50]
+
+
+def test_snapshot_can_stop_after_some_orders(store: Store) -> None:
+    limited = store.snapshot(max_orders=1)
+    assert [order["pk"] for order in limited["orders"]] == [1]
+    assert [item["id"] for item in limited["orders"][0]["items"]] == [1, 2, 3]
+    assert store.snapshot(max_orders=5) == store.snapshot()

@@ -92,8 +92,9 @@ class Store(Protocol):
         ``pk`` get the next free one (or keep theirs when they replace a user)."""
         ...
 
-    def snapshot(self) -> dict[str, list[Row]]:
-        """``{"users": [...], "orders": [...]}``, each order with its ``items``."""
+    def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
+        """``{"users": [...], "orders": [...]}``, each order with its ``items``;
+        only the first ``max_orders`` orders by id when given."""
         ...
 
     def append_request(self, entry: Row) -> None:

@@ -158,10 +158,10 @@ class MemoryStore:
                 else:
                     ids.append(identifier)
 
-    def snapshot(self) -> dict[str, list[Row]]:
+    def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._lock:
             orders = []
-            for order_id in sorted(self._orders):
+            for order_id in sorted(self._orders)[:max_orders]:
                 item_ids = self._order_item_ids.get(order_id, [])
                 orders.append({**unpack_order(self._orders[order_id]), "items": [self._item(i) for i in item_ids]})
         return {"users": self.users(), "orders": orders}

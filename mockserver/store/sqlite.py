@@ -185,13 +185,19 @@ class SQLiteStore:
             return None
         return user
 
-    def snapshot(self) -> dict[str, list[Row]]:
+    def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._read() as connection:
             users = [json.loads(row[0]) for row in connection.execute("SELECT data FROM users ORDER BY username")]
-            orders = [json.loads(row[0]) for row in connection.execute("SELECT data FROM orders ORDER BY pk")]
+            rows = connection.execute(
+                "SELECT data FROM orders ORDER BY pk LIMIT ?", (-1 if max_orders is None else max_orders,)
+            )
+            orders = [json.loads(row[0]) for row in rows]
             items: dict[int, list[Row]] = {}
-            for order_id, data in connection.execute("SELECT order_id, data FROM items ORDER BY id"):
-                items.setdefault(order_id, []).append(json.loads(data))
+            if orders:
+                span = (orders[0]["pk"], orders[-1]["pk"])
+                query = "SELECT order_id, data FROM items WHERE order_id BETWEEN ? AND ? ORDER BY id"
+                for order_id, data in connection.execute(query, span):
+                    items.setdefault(order_id, []).append(json.loads(data))
         return {"users": users, "orders": [{**order, "items": items.get(order["pk"], [])} for order in orders]}
 
     # -- writes -----------------------------------------------------------------------------
