@@ -8,6 +8,8 @@ the documented 3-item body):
 
 - emulator: the Docker image's configuration: gunicorn, 2 sync workers,
   state in SQLite (``mockserver.wsgi:application``);
+- emulator (memory): the same server with the in-memory store (each worker
+  then keeps its own state: a speed reference, not a configuration to use);
 - bare: a Flask endpoint returning the emulator's answer as static bytes,
   on the same gunicorn settings (the framework ceiling);
 - Prism (``@stoplight/prism-cli``, installed into a temporary folder) mocking
@@ -86,13 +88,18 @@ def main() -> None:
     prism = None if args.no_prism else install_prism(work / "prism")
 
     emulator_cmd, emulator_port = gunicorn("mockserver.wsgi:application", 2)
+    memory_cmd, memory_port = gunicorn("mockserver.wsgi:application", 2)
     bare_cmd, bare_port = gunicorn("bare_app:app", 2)
     targets: dict[str, str] = {}
     startup: dict[str, float] = {}
     env_emulator = {"OMNITRON_MOCK_DB": str(work / "emulator.db")}
     env_bare = {"PYTHONPATH": str(ROOT / "bench")}
-    with process(emulator_cmd, env_emulator) as _, process(bare_cmd, env_bare) as _:
-        for name, port in (("emulator", emulator_port), ("bare", bare_port)):
+    with (
+        process(emulator_cmd, env_emulator),
+        process(memory_cmd, {"OMNITRON_MOCK_DB": ""}),
+        process(bare_cmd, env_bare),
+    ):
+        for name, port in (("emulator", emulator_port), ("emulator (memory)", memory_port), ("bare", bare_port)):
             url = f"http://127.0.0.1:{port}{BULK_PATH}"
             wait_for(url, method="PATCH", body=BODY, headers=HEADERS)
             targets[name] = url
