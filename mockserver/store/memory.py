@@ -1,4 +1,4 @@
-"""The in-memory store: dicts behind one lock."""
+"""The in-memory store: rows behind one lock."""
 
 from __future__ import annotations
 
