@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings
-from pytest_plugin.handle import Credentials
+from pytest_plugin.handle import Credentials, EmulatorHandle
 from pytest_plugin.sessions import InProcessEmulator, LiveEmulator
 
 CREDENTIALS = Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN)
@@ -50,7 +50,7 @@ def cold_start_seconds(repeat: int) -> list[float]:
         """
         import requests
         from mockserver import Settings, DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN
-        from pytest_plugin.handle import Credentials
+        from pytest_plugin.handle import Credentials, EmulatorHandle
         from pytest_plugin.sessions import LiveEmulator
         emulator = LiveEmulator.start(Settings(), Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN))
         assert requests.get(emulator.server.url + "/_mock/health", timeout=10).status_code == 200
@@ -69,25 +69,25 @@ def bare_python_seconds(repeat: int) -> list[float]:
     return time_calls(lambda: subprocess.run([sys.executable, "-c", "import requests"], check=True, timeout=60), repeat)
 
 
+def time_bulks(handle: EmulatorHandle, repeat: int) -> list[float]:
+    with requests.Session() as session:
+        url = f"{handle.base_url}/order_items/bulk_status_update/"
+        return time_calls(lambda: session.patch(url, json=BODY, headers=handle.headers, timeout=10), repeat)
+
+
 def bulk_live(repeat: int) -> list[float]:
     emulator = LiveEmulator.start(Settings(), CREDENTIALS)
-    handle = emulator.handle()
     try:
-        with requests.Session() as session:
-            url = f"{handle.base_url}/order_items/bulk_status_update/"
-            return time_calls(lambda: session.patch(url, json=BODY, headers=handle.headers, timeout=10), repeat)
+        return time_bulks(emulator.handle(), repeat)
     finally:
         emulator.stop()
 
 
 def bulk_inprocess(repeat: int) -> list[float]:
     emulator = InProcessEmulator.start(Settings(), CREDENTIALS)
-    handle = emulator.handle()
     transport = emulator.transport().start()
     try:
-        with requests.Session() as session:
-            url = f"{handle.base_url}/order_items/bulk_status_update/"
-            return time_calls(lambda: session.patch(url, json=BODY, headers=handle.headers, timeout=10), repeat)
+        return time_bulks(emulator.handle(), repeat)
     finally:
         transport.stop()
 
