@@ -32,9 +32,10 @@ def pack(row: Row, fields: tuple[str, ...]) -> Packed:
 
 
 def unpack(values: Packed | list[Any], fields: tuple[str, ...]) -> Row:
-    # Nested objects are copied so that no caller can change a stored row.
+    # Nested objects are copied so that no caller can change a stored row;
+    # most are empty, and a new empty one is far cheaper than a deep copy.
     return {
-        name: copy.deepcopy(value) if isinstance(value, _NESTED) else value
+        name: (copy.deepcopy(value) if value else type(value)()) if isinstance(value, _NESTED) else value
         for name, value in zip(fields, values, strict=True)
     }
 

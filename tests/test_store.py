@@ -87,7 +87,11 @@ def test_transaction_that_raises_writes_nothing(store: Store) -> None:
 def test_returned_rows_are_copies(store: Store) -> None:
     item = store.get_item(1)
     item["status"] = "999"
+    item["extra_field"]["changed"] = True
+    item["attributes"]["colour"] = "red"
     assert store.get_item(1)["status"] == "400"
+    assert store.get_item(1)["extra_field"] == {}
+    assert store.get_item(2)["attributes"] == {}
 
 
 def test_load_merges_moves_and_replaces(store: Store) -> None:
