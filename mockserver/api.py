@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,7 +45,7 @@ class Endpoint:
     request_contract: str | None = None
     carries_credentials: bool = False
 
-    @property
+    @cached_property
     def allow(self) -> str:
         methods = set(self.handlers) | {"OPTIONS"}
         if "GET" in methods:

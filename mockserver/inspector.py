@@ -60,10 +60,10 @@ def _filters() -> dict[str, str]:
     }
 
 
-def _entries(filters: dict[str, str]) -> list[dict[str, Any]]:
+def _entries(journal: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
     state = emulator()
     shown = []
-    for raw in reversed(state.store.requests()):
+    for raw in reversed(journal):
         if len(shown) == SHOWN_REQUESTS:
             break
         entry = present(raw, state.contracts)
@@ -80,9 +80,9 @@ def _entries(filters: dict[str, str]) -> list[dict[str, Any]]:
     return shown
 
 
-def _changed_by_last_request() -> set[int]:
+def _changed_by_last_request(journal: list[dict[str, Any]]) -> set[int]:
     """Items the newest journalled request changed: a bulk answered 200."""
-    for raw in emulator().store.requests()[-1:]:
+    for raw in journal[-1:]:
         if raw["method"] == "PATCH" and raw["status"] == 200 and "bulk_status_update" in raw["path"]:
             try:
                 return {item["id"] for item in json.loads(raw["response"])}
@@ -94,7 +94,8 @@ def _changed_by_last_request() -> set[int]:
 def _context() -> dict[str, Any]:
     state = emulator()
     filters = _filters()
-    entries = _entries(filters)
+    journal = state.store.requests()
+    entries = _entries(journal, filters)
     snapshot = state.store.snapshot(max_orders=SHOWN_ORDERS + 1)
     return {
         "version": package_version(),
@@ -106,7 +107,7 @@ def _context() -> dict[str, Any]:
         "more_orders": len(snapshot["orders"]) > SHOWN_ORDERS,
         "statuses": state.rules.statuses,
         "shown_requests": SHOWN_REQUESTS,
-        "changed": _changed_by_last_request(),
+        "changed": _changed_by_last_request(journal),
         "faults": state.store.faults(),
         "strict": state.rules.strict,
         "guarded": bool(state.settings.admin_token),

@@ -40,10 +40,6 @@ def unpack(values: Packed | list[Any], fields: tuple[str, ...]) -> Row:
     }
 
 
-def pack_item(row: Row) -> Packed:
-    return pack(row, ITEM_FIELDS)
-
-
 def unpack_item(values: Packed | list[Any]) -> Row:
     return unpack(values, ITEM_FIELDS)
 

@@ -297,10 +297,14 @@ class SQLiteStore:
         entry["id"] = entry_id
 
     def requests(self) -> list[Row]:
-        rows = self._connection().execute(
-            "SELECT id, data FROM journal WHERE id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ? ORDER BY id",
-            (self._journal_limit,),
-        ).fetchall()
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT id, data FROM journal WHERE id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ? ORDER BY id",
+                (self._journal_limit,),
+            )
+            .fetchall()
+        )
         return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
 
     def clear_requests(self) -> None:
