@@ -2,7 +2,8 @@
 
 Each route accepts every method so that, as in DRF, authentication runs
 before the method check: an anonymous GET on a PATCH-only view is a 401,
-not a 405.
+not a 405. Routing and the HTTP around a call live in
+:mod:`mockserver.emulated`.
 """
 
 from __future__ import annotations
@@ -14,25 +15,17 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, request
-
 from mockserver import errors, fields
 from mockserver.auth import authenticate
-from mockserver.body import parse_json_body
 from mockserver.bulk import apply_bulk, parse_bulk
-from mockserver.context import emulator
 from mockserver.errors import APIError, FieldErrors
-from mockserver.jsonio import json_response
+from mockserver.exchange import Call, Reply, json_reply
 from mockserver.store.base import Row
 
 PREFIXES = ("/api/i1", "/api/v1")
-# WSGI environ keys where a request's facts travel between the hooks and views.
-ENDPOINT = "omnitron_mock.endpoint"
-RAW_BODY = "omnitron_mock.raw_body"
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 _DRF_METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
-Handler = Callable[..., Response]
+Handler = Callable[..., Reply]
 
 
 @dataclass(frozen=True)
@@ -52,43 +45,37 @@ class Endpoint:
             methods.add("HEAD")
         return ", ".join(m for m in _DRF_METHOD_ORDER if m in methods)
 
-    def dispatch(self, **route_args: Any) -> Response:
-        environ = request.environ
-        environ[ENDPOINT] = self
+    def dispatch(self, call: Call, route_args: dict[str, str]) -> Reply:
+        """Authenticate, pick the method's handler, answer; errors become replies."""
+        environ = call.environ
         try:
-            user = authenticate(environ.get("HTTP_AUTHORIZATION"), emulator().store)
+            user = authenticate(environ.get("HTTP_AUTHORIZATION"), call.state.store)
             if user is None and not self.public:
                 raise errors.not_authenticated()
             method = environ["REQUEST_METHOD"]
             if method == "OPTIONS":
-                response = json_response(self._metadata())
+                reply = json_reply(self._metadata())
             else:
                 handler = self.handlers.get("GET" if method == "HEAD" else method)
                 if handler is None:
                     raise errors.method_not_allowed(method)
-                response = handler(user, **route_args)
+                reply = handler(call, user, **route_args)
         except APIError as error:
-            error.headers.setdefault("Allow", self.allow)
-            raise
-        response.headers["Allow"] = self.allow
-        return response
+            reply = json_reply(error.body, error.status, error.headers)
+        reply.headers.setdefault("Allow", self.allow)
+        return reply
 
     def _metadata(self) -> dict[str, Any]:
         return {"name": self.name, "description": "", "renders": ["application/json"], "parses": ["application/json"]}
-
-
-def _body() -> Any:
-    environ = request.environ
-    return parse_json_body(environ[RAW_BODY], environ.get("CONTENT_TYPE"))
 
 
 def _field_errors(errors_by_field: dict[str, list[str]]) -> APIError:
     return APIError(400, errors_by_field)
 
 
-def login(_user: Row | None) -> Response:
+def login(call: Call, _user: Row | None) -> Reply:
     try:
-        data = fields.expect_dict(_body())
+        data = fields.expect_dict(call.json())
     except fields.Invalid as invalid:
         raise _field_errors({"non_field_errors": invalid.messages}) from None
     problems: dict[str, list[str]] = {}
@@ -104,13 +91,13 @@ def login(_user: Row | None) -> Response:
             problems[name] = invalid.messages
     if problems:
         raise _field_errors(problems)
-    user = emulator().store.user_by_username(credentials["username"])
+    user = call.state.store.user_by_username(credentials["username"])
     password_ok = user is not None and hmac.compare_digest(
         user["password"].encode("utf-8", "surrogatepass"), credentials["password"].encode("utf-8", "surrogatepass")
     )
     if not password_ok or not user["is_active"]:
         raise _field_errors({"non_field_errors": ["Unable to log in with provided credentials."]})
-    return json_response({"key": user["token"]})
+    return json_reply({"key": user["token"]})
 
 
 def _password(value: object) -> str:
@@ -124,21 +111,21 @@ def _password(value: object) -> str:
     return str(value)
 
 
-def active_user(user: Row) -> Response:
+def active_user(_call: Call, user: Row) -> Reply:
     keys = ("pk", "username", "email", "first_name", "last_name", "is_active")
-    return json_response({key: user[key] for key in keys})
+    return json_reply({key: user[key] for key in keys})
 
 
-def bulk_status_update(_user: Row) -> Response:
-    state = emulator()
+def bulk_status_update(call: Call, _user: Row) -> Reply:
+    state = call.state
     try:
-        requests = parse_bulk(_body(), state.rules)
+        requests = parse_bulk(call.json(), state.rules)
     except FieldErrors as invalid:
         raise _field_errors(invalid.errors) from None
     outcome = apply_bulk(state.store, requests, state.rules)
     if outcome.errors:
-        return json_response(outcome.errors, status=400)
-    return json_response(outcome.updated)
+        return json_reply(outcome.errors, status=400)
+    return json_reply(outcome.updated)
 
 
 def _path_id(raw: str) -> int:
@@ -147,23 +134,23 @@ def _path_id(raw: str) -> int:
     return int(raw)
 
 
-def order_item_detail(_user: Row, item_id: str) -> Response:
-    item = emulator().store.get_item(_path_id(item_id))
+def order_item_detail(call: Call, _user: Row, item_id: str) -> Reply:
+    item = call.state.store.get_item(_path_id(item_id))
     if item is None:
         raise errors.not_found()
-    return json_response(item)
+    return json_reply(item)
 
 
-def order_detail(_user: Row, order_id: str) -> Response:
-    order = emulator().store.get_order(_path_id(order_id))
+def order_detail(call: Call, _user: Row, order_id: str) -> Reply:
+    order = call.state.store.get_order(_path_id(order_id))
     if order is None:
         raise errors.not_found()
-    return json_response(order)
+    return json_reply(order)
 
 
-def _int_param(name: str) -> int | None:
+def _int_param(call: Call, name: str) -> int | None:
     """A query parameter as an integer; None when absent; ValueError when not one."""
-    raw = request.args.get(name, "").strip()
+    raw = call.request.args.get(name, "").strip()
     if not raw:
         return None
     if not raw.isascii() or not raw.removeprefix("-").isdigit():
@@ -171,29 +158,29 @@ def _int_param(name: str) -> int | None:
     return int(raw)
 
 
-def _page_url(page: int) -> str:
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+def _page_url(call: Call, page: int) -> str:
+    query = [(k, v) for k, v in call.request.args.items(multi=True) if k != "page"]
     if page > 1:
         query.append(("page", str(page)))
     encoded = urlencode(query)
-    return request.base_url + (f"?{encoded}" if encoded else "")
+    return call.request.base_url + (f"?{encoded}" if encoded else "")
 
 
-def order_item_list(_user: Row) -> Response:
-    state = emulator()
+def order_item_list(call: Call, _user: Row) -> Reply:
+    state = call.state
     try:
-        order_id = _int_param("order")
+        order_id = _int_param(call, "order")
     except ValueError:
         raise _field_errors({"order": ["Enter a number."]}) from None
     try:
-        page = _int_param("page")
+        page = _int_param(call, "page")
     except ValueError:
         page = 0
     if page is not None and page < 1:
         raise errors.detail(404, "Invalid page.")
     page = page or 1
     try:
-        requested_size = _int_param("page_size")
+        requested_size = _int_param(call, "page_size")
     except ValueError:
         requested_size = None
     # DRF's pagination falls back to the default size on a bad page_size.
@@ -204,11 +191,11 @@ def order_item_list(_user: Row) -> Response:
     last_page = max(1, -(-count // page_size))
     if page > last_page:
         raise errors.detail(404, "Invalid page.")
-    return json_response(
+    return json_reply(
         {
             "count": count,
-            "next": _page_url(page + 1) if page < last_page else None,
-            "previous": _page_url(page - 1) if page > 1 else None,
+            "next": _page_url(call, page + 1) if page < last_page else None,
+            "previous": _page_url(call, page - 1) if page > 1 else None,
             "results": items,
         }
     )
@@ -236,14 +223,3 @@ def request_contract_for(path: str) -> str | None:
             return endpoint.request_contract if endpoint is not None else None
     return None
 
-
-def build_blueprint() -> Blueprint:
-    blueprint = Blueprint("omnitron", __name__)
-    for rule, endpoint in ENDPOINTS.items():
-        blueprint.add_url_rule(
-            f"/{rule}",
-            endpoint=endpoint.name.replace(" ", "_").lower(),
-            view_func=endpoint.dispatch,
-            methods=ALL_METHODS,
-        )
-    return blueprint

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -12,13 +11,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from contracts import Contracts, bundled_openapi
-from mockserver import errors, journal
-from mockserver.api import ENDPOINT, PREFIXES, RAW_BODY, build_blueprint
+from mockserver import errors
 from mockserver.config import Settings, UserSpec, env_users, env_value
 from mockserver.context import EXTENSION_KEY, Emulator, emulator
 from mockserver.control import blueprint as control_blueprint
+from mockserver.emulated import EmulatedAPI
 from mockserver.errors import APIError
-from mockserver.fault_middleware import FAULT_NOTE, FaultMiddleware
+from mockserver.fault_middleware import FaultMiddleware
 from mockserver.faults import normalise_all, read_fault_profile
 from mockserver.inspector import blueprint as inspector_blueprint
 from mockserver.jsonio import json_response
@@ -65,18 +64,15 @@ def create_app(
 
     app = Flask("mockserver")
     app.extensions[EXTENSION_KEY] = state
-    api = build_blueprint()
-    for prefix in PREFIXES:
-        app.register_blueprint(api, url_prefix=prefix, name=prefix.strip("/").replace("/", "_"))
     app.register_blueprint(control_blueprint)
     app.register_blueprint(inspector_blueprint)
     _add_contract_routes(app)
     app.before_request(_guard_request)
-    app.after_request(_finish_response)
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.wsgi_app = FaultMiddleware(app.wsgi_app, state)  # type: ignore[method-assign]
+    # Faults first, then the emulated API; Flask serves everything else.
+    app.wsgi_app = FaultMiddleware(EmulatedAPI(app.wsgi_app, state), state)  # type: ignore[method-assign]
     return app
 
 
@@ -92,54 +88,12 @@ def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     )
 
 
-_EMULATED = tuple(prefix + "/" for prefix in PREFIXES)
-# Per-request facts live in the WSGI environ (a plain dict): cheaper than flask.g.
-STARTED = "omnitron_mock.started"
-
-
 def _guard_request() -> Response | None:
     current = request._get_current_object()  # type: ignore[attr-defined]
-    environ = current.environ
-    environ[STARTED] = time.perf_counter()
-    environ[RAW_BODY] = b""
     if isinstance(current.routing_exception, RequestRedirect):
-        # Django's APPEND_SLASH answers 301 for every method; clients that
-        # follow it resend without the body, exactly as against Omnitron.
+        # A missing trailing slash is a 301, as on the emulated endpoints.
         return Response(status=301, headers={"Location": current.routing_exception.new_url})
-    if not environ.get("PATH_INFO", "").startswith(_EMULATED):
-        return None
-    limit = emulator().settings.max_body_bytes
-    if (current.content_length or 0) > limit:
-        raise errors.payload_too_large()
-    raw_body = current.stream.read(limit + 1)
-    if len(raw_body) > limit:
-        raise errors.payload_too_large()
-    environ[RAW_BODY] = raw_body
     return None
-
-
-def _finish_response(response: Response) -> Response:
-    current = request._get_current_object()  # type: ignore[attr-defined]
-    environ = current.environ
-    if not environ.get("PATH_INFO", "").startswith(_EMULATED):
-        return response
-    response.headers.add("Vary", "Accept")
-    endpoint = environ.get(ENDPOINT)
-    entry = journal.record(
-        method=environ["REQUEST_METHOD"],
-        path=environ["PATH_INFO"],
-        query=environ.get("QUERY_STRING", ""),
-        headers=dict(current.headers),
-        body=environ.get(RAW_BODY, b""),
-        status=response.status_code,
-        response_body=response.get_data() if not response.direct_passthrough else b"",
-        duration_ms=(time.perf_counter() - environ.get(STARTED, time.perf_counter())) * 1000,
-        request_contract=endpoint.request_contract if endpoint is not None else None,
-        carries_credentials=endpoint is not None and endpoint.carries_credentials,
-        fault=environ.get(FAULT_NOTE),
-    )
-    emulator().store.append_request(entry)
-    return response
 
 
 def _api_error(error: APIError) -> Response:

@@ -1,0 +1,162 @@
+"""The emulated API as a WSGI app of its own, in front of the Flask app.
+
+Requests under the emulated prefixes are routed, answered and journaled
+here without Flask's request machinery (request contexts, hooks, response
+objects): the bulk endpoint is the hot path of every client test suite,
+and that machinery cost more than the emulator's own work. Every other path
+(control API, inspector, contracts) goes on to Flask.
+
+Routing is werkzeug's, as Flask would do it: the same rules, the same
+redirects for a missing trailing slash or doubled slashes. Static paths,
+the bulk endpoint among them, are looked up in a dict first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.wsgi import get_content_length, get_input_stream
+
+from mockserver import errors, journal
+from mockserver.api import ENDPOINTS, PREFIXES, Endpoint
+from mockserver.context import Emulator
+from mockserver.errors import APIError
+from mockserver.exchange import Call, Reply, json_reply
+from mockserver.fault_middleware import FAULT_NOTE
+
+log = logging.getLogger("omnitron_mock")
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_EMULATED = tuple(prefix + "/" for prefix in PREFIXES)
+_STATUS_LINES: dict[int, str] = {}
+
+
+def _status_line(status: int) -> str:
+    # werkzeug's wording, so answers read the same as Flask's.
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown').upper()}"
+    return line
+
+
+_HEADER_NAMES: dict[str, str] = {}
+
+
+def request_headers(environ: Environ) -> dict[str, str]:
+    """The request's headers as werkzeug's ``EnvironHeaders`` names them."""
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+        elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH") or not value:
+            continue
+        name = _HEADER_NAMES.get(key)
+        if name is None:
+            name = _HEADER_NAMES[key] = key.removeprefix("HTTP_").replace("_", "-").title()
+        headers[name] = value
+    return headers
+
+
+class EmulatedAPI:
+    """Serves the emulated endpoints; hands every other path to ``fallback``."""
+
+    def __init__(self, fallback: WSGIApp, state: Emulator) -> None:
+        self.fallback = fallback
+        self.state = state
+        self._static: dict[str, Endpoint] = {}
+        rules = []
+        for prefix in PREFIXES:
+            for rule, endpoint in ENDPOINTS.items():
+                path = f"{prefix}/{rule}"
+                rules.append(Rule(path, endpoint=rule))
+                if "<" not in rule:
+                    self._static[path] = endpoint
+        self._routes = Map(rules)
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(_EMULATED):
+            return self.fallback(environ, start_response)
+        started = time.perf_counter()
+        # Set once the call reaches its endpoint: the journal then knows its contract.
+        endpoint: Endpoint | None = None
+        raw_body = b""
+        try:
+            target = self._static.get(path)
+            route_args: dict[str, str] = {}
+            routing_error = None
+            if target is None:
+                target, route_args, routing_error = self._route(environ)
+            if isinstance(routing_error, RequestRedirect):
+                # Django's APPEND_SLASH answers 301 for every method; clients that
+                # follow it resend without the body, exactly as against Omnitron.
+                reply = Reply(301, "", {"Location": routing_error.new_url})
+            else:
+                raw_body = self._read_body(environ)
+                if target is None:
+                    raise errors.not_found()
+                endpoint = target
+                reply = endpoint.dispatch(Call(environ, self.state, raw_body), route_args)
+        except APIError as error:
+            reply = json_reply(error.body, error.status, error.headers)
+        except HTTPException as error:
+            # A body shorter than its Content-Length, as werkzeug reports it.
+            reply = json_reply({"detail": error.description or error.name}, error.code or 400)
+        except Exception as error:
+            # The traceback goes to the log only: clients see DRF's generic message.
+            log.error("unhandled error on %s %s", environ.get("REQUEST_METHOD"), path, exc_info=error)
+            failure = errors.server_error()
+            reply = json_reply(failure.body, failure.status)
+        body = reply.text.encode("utf-8")
+        self._record(environ, endpoint, raw_body, reply.status, body, started)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))] if body else []
+        if reply.status == 301:
+            headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0")]
+        headers.extend(reply.headers.items())
+        headers.append(("Vary", "Accept"))
+        start_response(_status_line(reply.status), headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    def _route(self, environ: Environ) -> tuple[Endpoint | None, dict[str, str], Exception | None]:
+        try:
+            rule, route_args = self._routes.bind_to_environ(environ).match()
+        except (RequestRedirect, NotFound) as problem:
+            return None, {}, problem
+        return ENDPOINTS[rule], route_args, None
+
+    def _read_body(self, environ: Environ) -> bytes:
+        limit = self.state.settings.max_body_bytes
+        if (get_content_length(environ) or 0) > limit:
+            raise errors.payload_too_large()
+        # A chunked body has no length to check first: read one byte past the limit.
+        raw_body = get_input_stream(environ, max_content_length=None).read(limit + 1)
+        if len(raw_body) > limit:
+            raise errors.payload_too_large()
+        return raw_body
+
+    def _record(
+        self, environ: Environ, endpoint: Endpoint | None, raw_body: bytes, status: int, body: bytes, started: float
+    ) -> None:
+        entry = journal.record(
+            method=environ["REQUEST_METHOD"],
+            path=environ["PATH_INFO"],
+            query=environ.get("QUERY_STRING", ""),
+            headers=request_headers(environ),
+            body=raw_body,
+            status=status,
+            response_body=body,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_contract=endpoint.request_contract if endpoint is not None else None,
+            carries_credentials=endpoint is not None and endpoint.carries_credentials,
+            fault=environ.get(FAULT_NOTE),
+        )
+        self.state.store.append_request(entry)

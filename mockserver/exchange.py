@@ -1,0 +1,50 @@
+"""One call to the emulated API as its handlers see it, and their reply.
+
+The emulated endpoints run outside Flask's request machinery (see
+:mod:`mockserver.emulated`): a handler gets a :class:`Call` built straight
+from the WSGI environ and returns a :class:`Reply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from mockserver.body import parse_json_body
+from mockserver.context import Emulator
+from mockserver.jsonio import dumps
+
+
+@dataclass
+class Call:
+    """A request to an emulated endpoint: its environ, the emulator, the body read once."""
+
+    environ: dict[str, Any]
+    state: Emulator
+    raw_body: bytes
+
+    def json(self) -> Any:
+        """The body as DRF's JSONParser reads it (raises :class:`~mockserver.errors.APIError`)."""
+        return parse_json_body(self.raw_body, self.environ.get("CONTENT_TYPE"))
+
+    @cached_property
+    def request(self) -> Request:
+        # Query arguments and URLs as werkzeug parses them; built only by the
+        # endpoints that need them, none of them on the bulk path.
+        return Request(self.environ, shallow=True)
+
+
+@dataclass
+class Reply:
+    """Status, JSON text and extra headers of an answer."""
+
+    status: int
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, dumps(data), headers or {})
