@@ -125,7 +125,8 @@ def bulk_status_update(call: Call, _user: Row) -> Reply:
     outcome = apply_bulk(state.store, requests, state.rules)
     if outcome.errors:
         return json_reply(outcome.errors, status=400)
-    return json_reply(outcome.updated)
+    # The store hands back each item already encoded: the list needs no second pass.
+    return Reply(200, f"[{','.join(outcome.updated)}]")
 
 
 def _path_id(raw: str) -> int:
@@ -222,4 +223,3 @@ def request_contract_for(path: str) -> str | None:
             endpoint = ENDPOINTS.get(path[len(prefix) + 1 :])
             return endpoint.request_contract if endpoint is not None else None
     return None
-

@@ -48,9 +48,9 @@ class ItemRequest:
 
 @dataclass
 class BulkOutcome:
-    """Either ``updated`` items (success) or ``errors`` entries (nothing applied)."""
+    """Either ``updated`` items as JSON texts (success) or ``errors`` entries (nothing applied)."""
 
-    updated: list[Row] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     errors: list[dict[str, object]] = field(default_factory=list)
 
 

@@ -87,3 +87,23 @@ def test_faults_reach_every_worker_and_drop_connections(gunicorn_url: str) -> No
                 session.get(f"{gunicorn_url}/api/i1/orders/1/", headers=headers, timeout=30)
         assert session.get(f"{gunicorn_url}/api/i1/orders/1/", headers=headers, timeout=30).status_code == 200
         assert session.get(f"{gunicorn_url}/_mock/faults", timeout=30).json() == {"faults": []}
+
+
+def test_users_seeded_in_one_worker_sign_in_at_every_worker(gunicorn_url: str) -> None:
+    # Workers cache users and faults; a change made through any worker must
+    # reach the others by the next request.
+    token = "seeded-in-one-worker"
+    headers = {"Authorization": f"Token {token}"}
+    me = f"{gunicorn_url}/api/i1/active_user/"
+    with checked_session() as session:
+        for _ in range(WORKERS * 2):
+            assert session.get(me, headers=headers, timeout=30).status_code == 401
+        seed = {"users": [{"username": "erp-bot", "password": "pw", "token": token}]}
+        assert session.post(f"{gunicorn_url}/_mock/seed", json=seed, timeout=30).status_code == 200
+        for _ in range(WORKERS * 2):
+            answer = session.get(me, headers=headers, timeout=30)
+            assert answer.status_code == 200
+            assert answer.json()["username"] == "erp-bot"
+        assert session.post(f"{gunicorn_url}/_mock/reset", timeout=30).status_code == 200
+        for _ in range(WORKERS * 2):
+            assert session.get(me, headers=headers, timeout=30).json() == {"detail": "Invalid token."}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mockserver.jsonio import dumps
 from mockserver.seed import DEFAULT_SEED_DOCUMENT, build_seed
 from mockserver.store import MemoryStore, SeedData, Store
+from mockserver.store.base import ITEM_STATE_FIELDS
 from mockserver.store.sqlite import SQLiteStore
 
 StoreFactory = Callable[[], Store]
@@ -70,10 +73,29 @@ def test_tokens_find_their_user_and_nothing_else(store: Store) -> None:
 def test_transaction_writes_on_commit(store: Store) -> None:
     with store.transaction() as tx:
         assert set(tx.get_items([1, 2, 99])) == {1, 2}
-        updated = tx.update_items([(1, {"status": "450"}), (2, {"tracking_number": "T2"})])
-    assert [u["id"] for u in updated] == [1, 2]
+        updated = tx.update_items([(2, {"tracking_number": "T2"}), (1, {"status": "450"})])
+    assert [json.loads(text)["id"] for text in updated] == [2, 1]
     assert store.get_item(1)["status"] == "450"
     assert store.get_item(2)["tracking_number"] == "T2"
+
+
+def test_transaction_reads_what_the_rules_need(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.update_items([(2, {"tracking_number": "T2", "status": "500"})])
+        states = tx.get_items([2, 4])
+    for item_id, state in states.items():
+        stored = store.get_item(item_id)
+        assert {name: state[name] for name in ITEM_STATE_FIELDS} == {name: stored[name] for name in ITEM_STATE_FIELDS}
+
+
+def test_updated_items_come_back_in_wire_form(store: Store) -> None:
+    # Escapes, non-ASCII text and a new field's position must match what the
+    # read-back endpoints render, byte for byte, in both stores.
+    tricky = 'Ş"\\\n\u001f\u2028é 😀'
+    with store.transaction() as tx:
+        [text] = tx.update_items([(3, {"invoice_number": tricky, "e_archive_url": "https://e.example/é"})])
+    assert text == dumps(store.get_item(3))
+    assert json.loads(text)["invoice_number"] == tricky
 
 
 def test_transaction_that_raises_writes_nothing(store: Store) -> None:
@@ -203,3 +225,18 @@ def test_snapshot_can_stop_after_some_orders(store: Store) -> None:
     assert [order["pk"] for order in limited["orders"]] == [1]
     assert [item["id"] for item in limited["orders"][0]["items"]] == [1, 2, 3]
     assert store.snapshot(max_orders=5) == store.snapshot()
+
+
+def test_sqlite_stores_on_one_file_see_new_users_and_faults_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    first.initialize(default_seed())
+    assert second.user_by_token("new-token") is None
+    assert second.faults() == []
+    first.load(build_seed({"users": [{"username": "new", "password": "pw", "token": "new-token"}]}), replace=False)
+    first.update_faults(lambda faults: faults.append({"kind": "drop"}))
+    assert second.user_by_token("new-token")["username"] == "new"
+    assert second.faults() == [{"kind": "drop"}]
+    second.reset()
+    assert first.user_by_token("new-token") is None
+    assert first.faults() == []

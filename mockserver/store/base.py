@@ -36,15 +36,21 @@ class SeedData:
     faults: list[Row] = field(default_factory=list)
 
 
+# The fields of a stored item that the bulk rules decide on.
+ITEM_STATE_FIELDS = ("id", "order", "status", "tracking_number")
+
+
 class StoreTransaction(Protocol):
     """Reads and writes inside one exclusive transaction."""
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
-        """The stored items among ``ids``, by id (unknown ids are left out)."""
+        """What the bulk rules read of the stored items among ``ids``, by id:
+        at least :data:`ITEM_STATE_FIELDS` (unknown ids are left out)."""
         ...
 
-    def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
-        """Apply field changes to existing items; return the items, in order."""
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+        """Apply field changes to existing items; return each updated item
+        as JSON text in wire form, in the order of ``changes``."""
         ...
 
 

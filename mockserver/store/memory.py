@@ -10,9 +10,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 
-from mockserver.rows import Packed, packed_id, packed_order, unpack_item, unpack_order
-from mockserver.store.base import Row, SeedData, T
+from mockserver.jsonio import dumps
+from mockserver.rows import ITEM_FIELDS, Packed, packed_id, packed_order, unpack_item, unpack_order
+from mockserver.store.base import ITEM_STATE_FIELDS, Row, SeedData, T
+
+_PACKED_STATE = itemgetter(*(ITEM_FIELDS.index(name) for name in ITEM_STATE_FIELDS))
+_ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
 
 
 def token_digest(token: str) -> bytes:
@@ -29,14 +34,21 @@ class _MemoryTransaction:
         self.pending: dict[int, Row] = {}
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
-        return {i: row for i in ids if (row := self.pending.get(i) or self._store._item(i)) is not None}
+        found = {}
+        for item_id in ids:
+            stored = self.pending.get(item_id) or self._store._items.get(item_id)
+            if stored is not None:
+                # Only what the rules read: unpacking whole items would copy every field.
+                state = _PACKED_STATE(stored) if isinstance(stored, tuple) else _ROW_STATE(stored)
+                found[item_id] = dict(zip(ITEM_STATE_FIELDS, state, strict=True))
+        return found
 
-    def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
         updated = []
         for item_id, fields in changes:
             item = {**(self.pending.get(item_id) or self._store._item(item_id)), **fields}
             self.pending[item_id] = item
-            updated.append(dict(item))
+            updated.append(dumps(item))
         return updated
 
 

@@ -17,11 +17,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mockserver.rows import packed_id, packed_order, unpack_item, unpack_order
 from mockserver.store.base import Row, SeedData, T
+from mockserver.store.generation import SharedCounter
 from mockserver.store.memory import token_digest
 
 _SCHEMA = """
@@ -39,6 +40,10 @@ _BUSY_TIMEOUT_MS = 30_000
 _TRIM_EVERY = 64
 # SQLite caps the number of "?" in one statement; stay well below every build's limit.
 _IDS_PER_QUERY = 500
+_ITEM_STATES = (
+    "SELECT id, order_id, json_extract(data, '$.status'), json_extract(data, '$.tracking_number')"
+    " FROM items WHERE id IN ({})"
+)
 
 
 _INT64 = range(-(2**63), 2**63)
@@ -54,32 +59,39 @@ def _dumps(row: object) -> str:
 
 
 class _SQLiteTransaction:
+    """The bulk's reads and writes; SQLite's JSON functions do the row work,
+    so Python never decodes or re-encodes a whole item."""
+
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._read: dict[int, Row] = {}
 
-    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+    def _rows(self, query: str, ids: Iterable[int]) -> Iterator[tuple]:
         wanted = sorted(i for i in set(ids) if _storable(i))
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
-            marks = ",".join("?" * len(chunk))
-            for item_id, data in self._connection.execute(f"SELECT id, data FROM items WHERE id IN ({marks})", chunk):
-                self._read[item_id] = json.loads(data)
-        return {i: self._read[i] for i in wanted if i in self._read}
+            yield from self._connection.execute(query.format(",".join("?" * len(chunk))), chunk)
 
-    def update_items(self, changes: list[tuple[int, Row]]) -> list[Row]:
-        updated = []
-        for item_id, fields in changes:
-            item = self._read.get(item_id) or json.loads(
-                self._connection.execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()[0]
-            )
-            item.update(fields)
-            self._read[item_id] = item
-            updated.append(dict(item))
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        return {
+            item_id: {"id": item_id, "order": order_id, "status": status, "tracking_number": tracking_number}
+            for item_id, order_id, status, tracking_number in self._rows(_ITEM_STATES, ids)
+        }
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+        # The changes are flat and never null, so a JSON merge patch is exactly dict.update.
         self._connection.executemany(
-            "UPDATE items SET data = ? WHERE id = ?", [(_dumps(item), item["id"]) for item in updated]
+            "UPDATE items SET data = json_patch(data, ?) WHERE id = ?",
+            [(_dumps(fields), item_id) for item_id, fields in changes],
         )
-        return updated
+        texts = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", (i for i, _ in changes)))
+        return [texts[item_id] for item_id, _ in changes]
+
+
+@dataclass(frozen=True)
+class _CachedSettings:
+    version: int
+    users_by_token_digest: dict[bytes, Row]
+    faults_json: str
 
 
 class SQLiteStore:
@@ -93,6 +105,9 @@ class SQLiteStore:
         connection = self._connection()
         connection.execute("PRAGMA journal_mode = WAL")
         connection.executescript(_SCHEMA)
+        # Bumped by every write to users or faults, in any process sharing the file.
+        self._settings_version = SharedCounter(self.path + ".lock")
+        self._cached_settings: _CachedSettings | None = None
 
     # -- connections and transactions -----------------------------------------------------
 
@@ -102,7 +117,7 @@ class SQLiteStore:
         if connection is None or self._local.pid != os.getpid():
             connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA synchronous = OFF")
             self._local.connection = connection
             self._local.pid = os.getpid()
         return connection
@@ -115,7 +130,7 @@ class SQLiteStore:
         return descriptor
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, changes_settings: bool = False) -> Iterator[sqlite3.Connection]:
         # Writers queue on a file lock: the kernel wakes the next one the moment
         # the lock is free, where SQLite's busy handler sleeps a millisecond or
         # more between tries. BEGIN IMMEDIATE then finds the database free.
@@ -131,8 +146,24 @@ class SQLiteStore:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+            if changes_settings:
+                self._settings_version.increment()
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def _settings(self) -> _CachedSettings:
+        """Users and faults, read again only after some process changed them."""
+        version = self._settings_version.value
+        cached = self._cached_settings
+        if cached is None or cached.version != version:
+            with self._read() as connection:
+                users = {
+                    digest: json.loads(data)
+                    for digest, data in connection.execute("SELECT token_digest, data FROM users")
+                }
+                found = connection.execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
+            cached = self._cached_settings = _CachedSettings(version, users, found[0] if found else "[]")
+        return cached
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -193,17 +224,10 @@ class SQLiteStore:
         return json.loads(found[0]) if found else None
 
     def user_by_token(self, token: str) -> Row | None:
-        found = (
-            self._connection()
-            .execute("SELECT data FROM users WHERE token_digest = ?", (token_digest(token),))
-            .fetchone()
-        )
-        if found is None:
+        user = self._settings().users_by_token_digest.get(token_digest(token))
+        if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
             return None
-        user = json.loads(found[0])
-        if not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
-            return None
-        return user
+        return dict(user)
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._read() as connection:
@@ -223,7 +247,7 @@ class SQLiteStore:
     # -- writes -----------------------------------------------------------------------------
 
     def initialize(self, seed: SeedData) -> None:
-        with self._write() as connection:
+        with self._write(changes_settings=True) as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (_dumps(asdict(seed)),)
             )
@@ -233,7 +257,7 @@ class SQLiteStore:
                 connection.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
 
     def reset(self) -> None:
-        with self._write() as connection:
+        with self._write(changes_settings=True) as connection:
             stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
             self._restore(connection, SeedData(**json.loads(stored[0])) if stored else SeedData())
 
@@ -243,7 +267,7 @@ class SQLiteStore:
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(seed.faults),))
 
     def load(self, seed: SeedData, replace: bool) -> None:
-        with self._write() as connection:
+        with self._write(changes_settings=True) as connection:
             self._load(connection, seed, replace)
 
     def _load(self, connection: sqlite3.Connection, seed: SeedData, replace: bool) -> None:
@@ -275,11 +299,10 @@ class SQLiteStore:
     # -- faults -----------------------------------------------------------------------------
 
     def faults(self) -> list[Row]:
-        found = self._connection().execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
-        return json.loads(found[0]) if found else []
+        return json.loads(self._settings().faults_json)
 
     def update_faults(self, change: Callable[[list[Row]], T]) -> T:
-        with self._write() as connection:
+        with self._write(changes_settings=True) as connection:
             found = connection.execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
             faults = json.loads(found[0]) if found else []
             result = change(faults)
@@ -289,8 +312,10 @@ class SQLiteStore:
     # -- journal ----------------------------------------------------------------------------
 
     def append_request(self, entry: Row) -> None:
+        # Encoded before taking the write lock, which the other workers wait for.
+        data = _dumps(entry)
         with self._write() as connection:
-            entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (_dumps(entry),)).lastrowid
+            entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
             # Trimming on every insert would double the statements of the hot path.
             if entry_id % _TRIM_EVERY == 0:
                 connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
