@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from mockserver import errors, fields
 from mockserver.auth import authenticate
-from mockserver.bulk import apply_bulk, parse_bulk
+from mockserver.bulk import BulkOutcome, apply_bulk, parse_bulk
 from mockserver.errors import APIError, FieldErrors
 from mockserver.exchange import Call, Reply, json_reply
 from mockserver.store.base import Row
@@ -122,7 +122,11 @@ def bulk_status_update(call: Call, _user: Row) -> Reply:
         requests = parse_bulk(call.json(), state.rules)
     except FieldErrors as invalid:
         raise _field_errors(invalid.errors) from None
-    outcome = apply_bulk(state.store, requests, state.rules)
+    outcome = apply_bulk(state.store, requests, state.rules, lambda tx, outcome: call.journal(_bulk_reply(outcome), tx))
+    return call.journaled_reply or _bulk_reply(outcome)
+
+
+def _bulk_reply(outcome: BulkOutcome) -> Reply:
     if outcome.errors:
         return json_reply(outcome.errors, status=400)
     # The store hands back each item already encoded: the list needs no second pass.

@@ -15,7 +15,7 @@ from typing import Any
 from mockserver import fields
 from mockserver.errors import FieldErrors
 from mockserver.rules import Rules
-from mockserver.store.base import Row, Store
+from mockserver.store.base import Row, Store, StoreTransaction
 
 ONE_ORDER = "You can only update one order at a time."
 DUPLICATE = "Duplicate order item in request."
@@ -115,8 +115,15 @@ def _parse_item(entry: object, optional_fields: FieldParsers) -> ItemRequest:
     return request
 
 
-def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules) -> BulkOutcome:
-    """Decide and write in one transaction: all items or none."""
+Journal = Callable[[StoreTransaction, BulkOutcome], None]
+
+
+def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules, journal: Journal | None = None) -> BulkOutcome:
+    """Decide and write in one transaction: all items or none.
+
+    ``journal`` runs inside that transaction with the outcome, so that the
+    request's journal entry commits together with the changes it reports.
+    """
     with store.transaction() as tx:
         current = tx.get_items({r.item_id for r in requests if r.item_id is not None})
         _check_against_state(requests, current, rules)
@@ -128,9 +135,12 @@ def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules) -> BulkO
             elif id(request) in other_order:
                 errors.append(request.error_entry([ONE_ORDER]))
         if errors:
-            return BulkOutcome(errors=errors)
-        updated = tx.update_items([(r.item_id, r.changes) for r in requests if r.item_id is not None])
-        return BulkOutcome(updated=updated)
+            outcome = BulkOutcome(errors=errors)
+        else:
+            outcome = BulkOutcome(updated=tx.update_items([(r.item_id, r.changes) for r in requests]))
+        if journal is not None:
+            journal(tx, outcome)
+        return outcome
 
 
 def _check_against_state(requests: list[ItemRequest], current: dict[int, Row], rules: Rules) -> None:

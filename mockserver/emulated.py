@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -27,7 +28,7 @@ from mockserver import errors, journal
 from mockserver.api import ENDPOINTS, PREFIXES, Endpoint
 from mockserver.context import Emulator
 from mockserver.errors import APIError
-from mockserver.exchange import Call, Reply, json_reply
+from mockserver.exchange import Call, JournalSink, Reply, json_reply
 from mockserver.fault_middleware import FAULT_NOTE
 
 log = logging.getLogger("omnitron_mock")
@@ -89,6 +90,7 @@ class EmulatedAPI:
         started = time.perf_counter()
         # Set once the call reaches its endpoint: the journal then knows its contract.
         endpoint: Endpoint | None = None
+        call: Call | None = None
         raw_body = b""
         try:
             target = self._static.get(path)
@@ -105,7 +107,8 @@ class EmulatedAPI:
                 if target is None:
                     raise errors.not_found()
                 endpoint = target
-                reply = endpoint.dispatch(Call(environ, self.state, raw_body), route_args)
+                call = Call(environ, self.state, raw_body, partial(self._record, environ, endpoint, raw_body, started))
+                reply = endpoint.dispatch(call, route_args)
         except APIError as error:
             reply = json_reply(error.body, error.status, error.headers)
         except HTTPException as error:
@@ -117,7 +120,8 @@ class EmulatedAPI:
             failure = errors.server_error()
             reply = json_reply(failure.body, failure.status)
         body = reply.text.encode("utf-8")
-        self._record(environ, endpoint, raw_body, reply.status, body, started)
+        if call is None or call.journaled_reply is not reply:
+            self._record(environ, endpoint, raw_body, started, reply, self.state.store)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))] if body else []
         if reply.status == 301:
             headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0")]
@@ -144,7 +148,13 @@ class EmulatedAPI:
         return raw_body
 
     def _record(
-        self, environ: Environ, endpoint: Endpoint | None, raw_body: bytes, status: int, body: bytes, started: float
+        self,
+        environ: Environ,
+        endpoint: Endpoint | None,
+        raw_body: bytes,
+        started: float,
+        reply: Reply,
+        sink: JournalSink,
     ) -> None:
         entry = journal.record(
             method=environ["REQUEST_METHOD"],
@@ -152,11 +162,11 @@ class EmulatedAPI:
             query=environ.get("QUERY_STRING", ""),
             headers=request_headers(environ),
             body=raw_body,
-            status=status,
-            response_body=body,
+            status=reply.status,
+            response_body=reply.text,
             duration_ms=(time.perf_counter() - started) * 1000,
             request_contract=endpoint.request_contract if endpoint is not None else None,
             carries_credentials=endpoint is not None and endpoint.carries_credentials,
             fault=environ.get(FAULT_NOTE),
         )
-        self.state.store.append_request(entry)
+        sink.append_request(entry)

@@ -7,24 +7,46 @@ from the WSGI environ and returns a :class:`Reply`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request
 
 from mockserver.body import parse_json_body
 from mockserver.context import Emulator
 from mockserver.jsonio import dumps
+from mockserver.store.base import Row
+
+
+class JournalSink(Protocol):
+    """A store or a store transaction: where journal entries go."""
+
+    def append_request(self, entry: Row) -> None: ...
 
 
 @dataclass
 class Call:
-    """A request to an emulated endpoint: its environ, the emulator, the body read once."""
+    """A request to an emulated endpoint: its environ, the emulator, the body read once.
+
+    ``recorder`` writes the call's journal entry for a reply, into a store
+    or an open store transaction; the server journals every call it served
+    unless a handler did so itself (see :meth:`journal`).
+    """
 
     environ: dict[str, Any]
     state: Emulator
     raw_body: bytes
+    recorder: Callable[[Reply, JournalSink], None] | None = None
+    journaled_reply: Reply | None = None
+
+    def journal(self, reply: Reply, sink: JournalSink) -> None:
+        """Journal ``reply`` now, through ``sink``: a handler that writes in a
+        transaction records its answer there, and both commit together."""
+        if self.recorder is not None:
+            self.recorder(reply, sink)
+            self.journaled_reply = reply
 
     def json(self) -> Any:
         """The body as DRF's JSONParser reads it (raises :class:`~mockserver.errors.APIError`)."""

@@ -240,3 +240,16 @@ def test_sqlite_stores_on_one_file_see_new_users_and_faults_at_once(tmp_path: Pa
     second.reset()
     assert first.user_by_token("new-token") is None
     assert first.faults() == []
+
+
+def test_journal_entries_written_in_a_transaction_commit_with_it(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.update_items([(1, {"status": "450"})])
+        tx.append_request({"method": "PATCH", "status": 200})
+        raise RuntimeError("abandon")
+    assert store.requests() == []
+    with store.transaction() as tx:
+        tx.update_items([(1, {"status": "450"})])
+        tx.append_request({"method": "PATCH", "status": 200})
+    assert [(e["method"], e["status"]) for e in store.requests()] == [("PATCH", 200)]
+    assert store.get_item(1)["status"] == "450"

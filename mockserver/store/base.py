@@ -53,6 +53,11 @@ class StoreTransaction(Protocol):
         as JSON text in wire form, in the order of ``changes``."""
         ...
 
+    def append_request(self, entry: Row) -> None:
+        """:meth:`Store.append_request` inside this transaction: the entry
+        commits with the changes it reports."""
+        ...
+
 
 class Store(Protocol):
     """Storage of one emulator; implementations are safe across threads."""

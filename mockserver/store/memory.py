@@ -32,6 +32,10 @@ class _MemoryTransaction:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self.pending: dict[int, Row] = {}
+        self.pending_requests: list[Row] = []
+
+    def append_request(self, entry: Row) -> None:
+        self.pending_requests.append(entry)
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
         found = {}
@@ -91,6 +95,8 @@ class MemoryStore:
             yield transaction
             # Reached only without an exception: an aborted transaction writes nothing.
             self._items.update(transaction.pending)
+            for entry in transaction.pending_requests:
+                self.append_request(entry)
 
     def _item(self, item_id: int) -> Row | None:
         stored = self._items.get(item_id)

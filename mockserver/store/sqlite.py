@@ -62,8 +62,12 @@ class _SQLiteTransaction:
     """The bulk's reads and writes; SQLite's JSON functions do the row work,
     so Python never decodes or re-encodes a whole item."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, store: SQLiteStore, connection: sqlite3.Connection) -> None:
+        self._store = store
         self._connection = connection
+
+    def append_request(self, entry: Row) -> None:
+        self._store._insert_request(self._connection, entry)
 
     def _rows(self, query: str, ids: Iterable[int]) -> Iterator[tuple]:
         wanted = sorted(i for i in set(ids) if _storable(i))
@@ -178,7 +182,7 @@ class SQLiteStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         with self._write() as connection:
-            yield _SQLiteTransaction(connection)
+            yield _SQLiteTransaction(self, connection)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -315,10 +319,13 @@ class SQLiteStore:
         # Encoded before taking the write lock, which the other workers wait for.
         data = _dumps(entry)
         with self._write() as connection:
-            entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
-            # Trimming on every insert would double the statements of the hot path.
-            if entry_id % _TRIM_EVERY == 0:
-                connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
+            self._insert_request(connection, entry, data)
+
+    def _insert_request(self, connection: sqlite3.Connection, entry: Row, data: str | None = None) -> None:
+        entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data or _dumps(entry),)).lastrowid
+        # Trimming on every insert would double the statements of the hot path.
+        if entry_id % _TRIM_EVERY == 0:
+            connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
         entry["id"] = entry_id
 
     def requests(self) -> list[Row]:
