@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mockserver import fields
@@ -83,13 +84,35 @@ def parse_bulk(data: object, rules: Rules) -> list[ItemRequest]:
 FieldParsers = tuple[tuple[str, Callable[[object], Any]], ...]
 
 
+# Longer strings are parsed every time, so the cache stays small whatever clients send.
+_REMEMBERED_LENGTH = 300
+
+
+def _remembered(parse: Callable[[str], str]) -> Callable[[object], str]:
+    """``parse`` with its answers to short strings remembered: clients send the
+    same invoice numbers, dates and URLs over and over. Refusals raise every time."""
+    remembered = lru_cache(maxsize=4096)(parse)
+
+    def parse_value(value: object) -> str:
+        if type(value) is str and len(value) <= _REMEMBERED_LENGTH:
+            return remembered(value)
+        return parse(value)
+
+    return parse_value
+
+
+_text = _remembered(fields.text)
+_datetime = _remembered(lambda value: fields.render_datetime(fields.iso_datetime(value)))
+_url = _remembered(fields.url)
+
+
 def _optional_fields(rules: Rules) -> FieldParsers:
     return (
-        ("invoice_number", fields.text),
-        ("invoice_date", lambda value: fields.render_datetime(fields.iso_datetime(value))),
-        ("e_archive_url", fields.url),
+        ("invoice_number", _text),
+        ("invoice_date", _datetime),
+        ("e_archive_url", _url),
         ("status", lambda value: fields.status_code(value, rules.statuses)),
-        ("tracking_number", fields.text),
+        ("tracking_number", _text),
         ("shipping_company", lambda value: fields.choice(value, rules.shipping_companies)),
     )
 

@@ -244,6 +244,31 @@ def test_coerced_and_boundary_values_accepted(
     assert get_item(client, auth, 1)[field] == echoed
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("invoice_date", "2021-07-14 03:00:00+03:00", "2021-07-14T00:00:00Z"),
+        ("invoice_date", "14/07/2021", None),
+        ("e_archive_url", " https://e.example/1 ", "https://e.example/1"),
+        ("e_archive_url", "ftp://e.example/1", None),
+        ("invoice_number", "  INV-1" + " " * 400, "INV-1"),
+        ("invoice_number", "I" * 256, None),
+    ],
+    ids=["date", "bad-date", "url", "bad-url", "long-padded-text", "text-too-long"],
+)
+def test_the_same_value_gets_the_same_answer_every_time(
+    client: Any, auth: dict[str, str], state: Any, field: str, value: str, expected: str | None
+) -> None:
+    # Parsed values are remembered between bulks; refusals must not be.
+    answers = [patch(client, auth, {"orderitem_set": [{"id": 1, field: value}]}) for _ in range(3)]
+    if expected is None:
+        assert [a.status_code for a in answers] == [400, 400, 400]
+        assert answers[0].get_json() == answers[2].get_json()
+        assert get_item(client, auth, 1)[field] is None
+    else:
+        assert [a.get_json()[0][field] for a in answers] == [expected] * 3
+
+
 # --- body-level errors -------------------------------------------------------
 
 
