@@ -98,20 +98,21 @@ def _suppress() -> contextlib.suppress:
     return contextlib.suppress(ProcessLookupError)
 
 
-def gunicorn(app: str, workers: int, env: dict[str, str] | None = None) -> tuple[list[str], int]:
+def image_gunicorn_flags() -> list[str]:
+    """The gunicorn flags of the Dockerfile's CMD (access log and proxy
+    settings), read from the Dockerfile so the benchmark follows the image."""
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("CMD ["):
+            command = json.loads(line.removeprefix("CMD "))
+            return [arg for arg in command[1:] if not arg.endswith(":application")]
+    raise RuntimeError("the Dockerfile has no CMD in exec form")
+
+
+def gunicorn(app: str, workers: int, image_flags: bool = False) -> tuple[list[str], int]:
+    """A gunicorn command on a free port; ``image_flags`` adds the Docker image's flags."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        app,
-    ]
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+    command += ["--log-level", "warning", *(image_gunicorn_flags() if image_flags else []), app]
     return command, port
 
 

@@ -2,28 +2,31 @@
 
     python bench/throughput.py [--rounds 5] [--seconds 5] [--no-prism]
 
-Three servers, measured side by side in interleaved rounds (median of the
-rounds), all on 127.0.0.1 with the same load (wrk, 2 threads, 16 connections,
-the documented 3-item body):
+Servers measured side by side in interleaved rounds (median of the rounds),
+all on 127.0.0.1 with the same load (wrk, 2 threads, 16 connections, the
+documented 3-item body):
 
-- emulator: the Docker image's configuration: gunicorn, 2 sync workers,
-  state in SQLite (``mockserver.wsgi:application``);
-- emulator (memory): the same server with the in-memory store (each worker
-  then keeps its own state: a speed reference, not a configuration to use);
+- emulator: gunicorn, 2 sync workers, state shared in SQLite
+  (``mockserver.wsgi:application``), as the Docker image runs it;
+- emulator (memory): the same with the in-memory store (each worker then
+  keeps its own state: a speed reference, not a configuration to use);
 - bare: a Flask endpoint returning the emulator's answer as static bytes,
   on the same gunicorn settings (the framework ceiling);
+- each gunicorn server twice: with the image's own flags (the Dockerfile's
+  CMD: an access log line per request) and without them;
 - Prism (``@stoplight/prism-cli``, installed into a temporary folder) mocking
   our own ``contracts/openapi.json``, at ``-v error`` and at its default
   logging; skipped with a message when npm cannot install it.
 
 gunicorn's sync workers answer ``Connection: close``, so wrk reconnects for
-every request there; Prism keeps connections alive. The emulator/bare ratio
-compares equal settings; the Prism figures are for orientation.
+every request there; Prism keeps connections alive. Each emulator is compared
+with bare Flask on equal settings; the Prism figures are for orientation.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -40,6 +43,7 @@ from common import (
     ROOT,
     free_port,
     gunicorn,
+    image_gunicorn_flags,
     load,
     median,
     process,
@@ -87,19 +91,21 @@ def main() -> None:
     )
     prism = None if args.no_prism else install_prism(work / "prism")
 
-    emulator_cmd, emulator_port = gunicorn("mockserver.wsgi:application", 2)
-    memory_cmd, memory_port = gunicorn("mockserver.wsgi:application", 2)
-    bare_cmd, bare_port = gunicorn("bare_app:app", 2)
+    env_bare = {"PYTHONPATH": str(ROOT / "bench")}
+    # name: (app, access log as in the image, environment)
+    servers = {
+        "emulator, image flags": ("mockserver.wsgi:application", True, {"OMNITRON_MOCK_DB": str(work / "image.db")}),
+        "bare, image flags": ("bare_app:app", True, env_bare),
+        "emulator": ("mockserver.wsgi:application", False, {"OMNITRON_MOCK_DB": str(work / "emulator.db")}),
+        "emulator (memory)": ("mockserver.wsgi:application", False, {"OMNITRON_MOCK_DB": ""}),
+        "bare": ("bare_app:app", False, env_bare),
+    }
     targets: dict[str, str] = {}
     startup: dict[str, float] = {}
-    env_emulator = {"OMNITRON_MOCK_DB": str(work / "emulator.db")}
-    env_bare = {"PYTHONPATH": str(ROOT / "bench")}
-    with (
-        process(emulator_cmd, env_emulator),
-        process(memory_cmd, {"OMNITRON_MOCK_DB": ""}),
-        process(bare_cmd, env_bare),
-    ):
-        for name, port in (("emulator", emulator_port), ("emulator (memory)", memory_port), ("bare", bare_port)):
+    with contextlib.ExitStack() as running:
+        for name, (app, image_flags, env) in servers.items():
+            command, port = gunicorn(app, 2, image_flags)
+            running.enter_context(process(command, env))
             url = f"http://127.0.0.1:{port}{BULK_PATH}"
             wait_for(url, method="PATCH", body=BODY, headers=HEADERS)
             targets[name] = url
@@ -119,10 +125,10 @@ def main() -> None:
 
     startup.update(measure_startup(work))
     medians = {name: median(rates) for name, rates in results.items()}
-    bare = medians["bare"]
-    rows = [[name, rate, rate / bare] for name, rate in medians.items()]
+    ratios = {name: rate / medians[_ceiling(name)] for name, rate in medians.items()}
+    rows = [[name, rate, ratios[name]] for name, rate in medians.items()]
     print()
-    print(table(["server", "median req/s", "x bare Flask"], rows))
+    print(table(["server", "median req/s", "x bare Flask, same flags"], rows))
     figures = {
         "settings": {
             "rounds": args.rounds,
@@ -130,18 +136,26 @@ def main() -> None:
             "connections": CONNECTIONS,
             "wrk": bool(shutil.which("wrk")),
         },
+        "image_flags": image_gunicorn_flags(),
         "req_per_s": medians,
-        "ratio_to_bare": {name: rate / bare for name, rate in medians.items()},
+        "ratio_to_bare_same_flags": ratios,
         "rounds": results,
         "startup_to_first_200_s": startup,
     }
     fastest_prism = max((rate for name, rate in medians.items() if name.startswith("prism")), default=None)
     if fastest_prism:
-        figures["emulator_over_fastest_prism"] = medians["emulator"] / fastest_prism
-        print(f"\nemulator / fastest Prism: {figures['emulator_over_fastest_prism']:.2f}x")
+        figures["emulator_over_fastest_prism"] = medians["emulator, image flags"] / fastest_prism
+        print(f"\nemulator (image flags) / fastest Prism: {figures['emulator_over_fastest_prism']:.2f}x")
     print("\nstart-up, spawn to first 200 (s): " + ", ".join(f"{k} {v:.2f}" for k, v in startup.items()))
     print(f"\nwrote {save('throughput', figures, args.json)}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _ceiling(name: str) -> str:
+    """The bare server a server is compared with: the one with the same gunicorn flags."""
+    if name.startswith("prism"):
+        return "bare"
+    return "bare, image flags" if name.endswith("image flags") else "bare"
 
 
 class _prism_servers:
