@@ -2,7 +2,7 @@
 
 Run from a checkout with the package installed:
 
-    python bench/plugin_overhead.py [--json results.json]
+    python bench/plugin_overhead.py [--json PATH]
 
 All traffic goes to 127.0.0.1; every loop is bounded. Figures are medians of
 one run on this machine; compare them as ratios, not across machines.
@@ -11,7 +11,6 @@ one run on this machine; compare them as ratios, not across machines.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import save
 
 from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings
 from pytest_plugin.handle import Credentials, EmulatorHandle
@@ -117,7 +119,9 @@ def pytest_suite_seconds(tests: int, with_fixture: bool, mode: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    parser.add_argument(
+        "--json", type=Path, help="where to write the figures (default bench/results/plugin_overhead.json)"
+    )
     parser.add_argument("--tests", type=int, default=300, help="tests in the synthetic suite (default 300)")
     args = parser.parse_args()
 
@@ -141,8 +145,7 @@ def main() -> None:
     width = max(map(len, figures))
     for name, value in figures.items():
         print(f"{name:<{width}}  {value:10.2f}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nwrote {save('plugin_overhead', figures, args.json)}")
 
 
 if __name__ == "__main__":
