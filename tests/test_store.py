@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mockserver import DEV_TOKEN
 from mockserver.jsonio import dumps
 from mockserver.seed import DEFAULT_SEED_DOCUMENT, build_seed
 from mockserver.store import MemoryStore, SeedData, Store
@@ -253,3 +254,14 @@ def test_journal_entries_written_in_a_transaction_commit_with_it(store: Store) -
         tx.append_request({"method": "PATCH", "status": 200})
     assert [(e["method"], e["status"]) for e in store.requests()] == [("PATCH", 200)]
     assert store.get_item(1)["status"] == "450"
+
+
+def test_reads_inside_a_fault_change_see_the_store(store: Store) -> None:
+    def change(faults: list) -> object:
+        faults.append({"kind": "drop"})
+        return store.user_by_token(DEV_TOKEN), store.get_order(1)
+
+    user, order = store.update_faults(change)
+    assert user["username"] == "mock-user"
+    assert order["pk"] == 1
+    assert store.faults() == [{"kind": "drop"}]

@@ -173,6 +173,11 @@ class SQLiteStore:
     def _read(self) -> Iterator[sqlite3.Connection]:
         # One read transaction: several SELECTs see the same snapshot.
         connection = self._connection()
+        if connection.in_transaction:
+            # Called from inside a write (a fault change that reads the users,
+            # say): that transaction's view is the one to read.
+            yield connection
+            return
         connection.execute("BEGIN")
         try:
             yield connection
