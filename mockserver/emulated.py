@@ -49,6 +49,8 @@ def _status_line(status: int) -> str:
 
 
 _HEADER_NAMES: dict[str, str] = {}
+# Clients choose header names: remember only so many, or the cache grows without end.
+_MAX_HEADER_NAMES = 1024
 
 
 def request_headers(environ: Environ) -> dict[str, str]:
@@ -62,7 +64,9 @@ def request_headers(environ: Environ) -> dict[str, str]:
             continue
         name = _HEADER_NAMES.get(key)
         if name is None:
-            name = _HEADER_NAMES[key] = key.removeprefix("HTTP_").replace("_", "-").title()
+            name = key.removeprefix("HTTP_").replace("_", "-").title()
+            if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+                _HEADER_NAMES[key] = name
         headers[name] = value
     return headers
 

@@ -122,6 +122,18 @@ def test_seed_needs_a_json_body(client: FlaskClient, state: Any, data: str, deta
     assert state() == before
 
 
+def test_journal_names_every_header_however_many_kinds_clients_send(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    # More distinct header names than the server remembers between requests.
+    for number in range(1100):
+        client.get("/api/i1/orders/1/", headers={**auth, f"X-Trace-{number}": str(number)})
+    entries = client.get("/_mock/requests").get_json()["requests"]
+    assert len(entries) == 1100
+    assert entries[0]["headers"]["X-Trace-0"] == "0"
+    assert entries[-1]["headers"]["X-Trace-1099"] == "1099"
+
+
 def test_journal_records_requests_with_masked_token_and_verdict(client: FlaskClient, auth: dict[str, str]) -> None:
     patch_bulk(client, auth, {"id": 1, "status": "450", "tracking_no": "TR1"})
     [entry] = journal(client)
