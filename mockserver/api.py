@@ -122,8 +122,10 @@ def bulk_status_update(call: Call, _user: Row) -> Reply:
         requests = parse_bulk(call.json(), state.rules)
     except FieldErrors as invalid:
         raise _field_errors(invalid.errors) from None
-    outcome = apply_bulk(state.store, requests, state.rules, lambda tx, outcome: call.journal(_bulk_reply(outcome), tx))
-    return call.journaled_reply or _bulk_reply(outcome)
+    apply_bulk(state.store, requests, state.rules, lambda tx, outcome: call.journal(_bulk_reply(outcome), tx))
+    # The answer was made and journaled inside the bulk's transaction.
+    assert call.journaled_reply is not None
+    return call.journaled_reply
 
 
 def _bulk_reply(outcome: BulkOutcome) -> Reply:

@@ -48,29 +48,6 @@ def _status_line(status: int) -> str:
     return line
 
 
-_HEADER_NAMES: dict[str, str] = {}
-# Clients choose header names: remember only so many, or the cache grows without end.
-_MAX_HEADER_NAMES = 1024
-
-
-def request_headers(environ: Environ) -> dict[str, str]:
-    """The request's headers as werkzeug's ``EnvironHeaders`` names them."""
-    headers = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                continue
-        elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH") or not value:
-            continue
-        name = _HEADER_NAMES.get(key)
-        if name is None:
-            name = key.removeprefix("HTTP_").replace("_", "-").title()
-            if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
-                _HEADER_NAMES[key] = name
-        headers[name] = value
-    return headers
-
-
 class EmulatedAPI:
     """Serves the emulated endpoints; hands every other path to ``fallback``."""
 
@@ -126,10 +103,9 @@ class EmulatedAPI:
         body = reply.text.encode("utf-8")
         if call is None or call.journaled_reply is not reply:
             self._record(environ, endpoint, raw_body, started, reply, self.state.store)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))] if body else []
-        if reply.status == 301:
-            headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0")]
-        headers.extend(reply.headers.items())
+        # Every answer is JSON but a redirect, which is empty as Flask sends it.
+        content_type = "text/html; charset=utf-8" if reply.status == 301 else "application/json"
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *reply.headers.items()]
         headers.append(("Vary", "Accept"))
         start_response(_status_line(reply.status), headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
@@ -164,7 +140,7 @@ class EmulatedAPI:
             method=environ["REQUEST_METHOD"],
             path=environ["PATH_INFO"],
             query=environ.get("QUERY_STRING", ""),
-            headers=request_headers(environ),
+            headers=journal.request_headers(environ),
             body=raw_body,
             status=reply.status,
             response_body=reply.text,

@@ -38,15 +38,14 @@ class Call:
     environ: dict[str, Any]
     state: Emulator
     raw_body: bytes
-    recorder: Callable[[Reply, JournalSink], None] | None = None
+    recorder: Callable[[Reply, JournalSink], None]
     journaled_reply: Reply | None = None
 
     def journal(self, reply: Reply, sink: JournalSink) -> None:
         """Journal ``reply`` now, through ``sink``: a handler that writes in a
         transaction records its answer there, and both commit together."""
-        if self.recorder is not None:
-            self.recorder(reply, sink)
-            self.journaled_reply = reply
+        self.recorder(reply, sink)
+        self.journaled_reply = reply
 
     def json(self) -> Any:
         """The body as DRF's JSONParser reads it (raises :class:`~mockserver.errors.APIError`)."""

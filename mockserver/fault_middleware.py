@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from werkzeug.datastructures import EnvironHeaders
-
 from mockserver import journal
 from mockserver.api import PREFIXES, request_contract_for
 from mockserver.context import Emulator
@@ -137,7 +135,7 @@ class FaultMiddleware:
                 method=environ.get("REQUEST_METHOD", "GET").upper(),
                 path=environ.get("PATH_INFO", ""),
                 query=environ.get("QUERY_STRING", ""),
-                headers=dict(EnvironHeaders(environ)),
+                headers=journal.request_headers(environ),
                 body=body,
                 status=status,
                 response_body=response_body,

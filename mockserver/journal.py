@@ -16,6 +16,28 @@ from contracts import Contracts
 from mockserver.auth import mask_authorization, mask_secret
 from mockserver.store.base import Row
 
+_HEADER_NAMES: dict[str, str] = {}
+# Clients choose header names: remember only so many, or the cache grows without end.
+_MAX_HEADER_NAMES = 1024
+
+
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers as werkzeug's ``EnvironHeaders`` names them."""
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+        elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH") or not value:
+            continue
+        name = _HEADER_NAMES.get(key)
+        if name is None:
+            name = key.removeprefix("HTTP_").replace("_", "-").title()
+            if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
+                _HEADER_NAMES[key] = name
+        headers[name] = value
+    return headers
+
 
 def record(
     *,
