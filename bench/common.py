@@ -98,22 +98,41 @@ def _suppress() -> contextlib.suppress:
     return contextlib.suppress(ProcessLookupError)
 
 
-def image_gunicorn_flags() -> list[str]:
-    """The gunicorn flags of the Dockerfile's CMD (access log and proxy
-    settings), read from the Dockerfile so the benchmark follows the image."""
-    for line in (ROOT / "Dockerfile").read_text().splitlines():
+def image_serve_config() -> tuple[list[str], dict[str, str]]:
+    """The Docker image's command (exec-form ``CMD``) and its ``OMNITRON_MOCK_*``
+    variables (``ENV``), read from the Dockerfile so the benchmark follows the image."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    command: list[str] | None = None
+    environment: dict[str, str] = {}
+    for line in text.splitlines():
         if line.startswith("CMD ["):
             command = json.loads(line.removeprefix("CMD "))
-            return [arg for arg in command[1:] if not arg.endswith(":application")]
-    raise RuntimeError("the Dockerfile has no CMD in exec form")
+        elif line.startswith("ENV "):
+            for name, value in re.findall(r"(\w+)=(\S+)", line):
+                if name.startswith("OMNITRON_MOCK_"):
+                    environment[name] = value
+    if command is None:
+        raise RuntimeError("the Dockerfile has no CMD in exec form")
+    return command, environment
 
 
-def gunicorn(app: str, workers: int, image_flags: bool = False) -> tuple[list[str], int]:
-    """A gunicorn command on a free port; ``image_flags`` adds the Docker image's flags."""
+def image_serve(db: Path) -> tuple[list[str], dict[str, str], int]:
+    """The image's server on 127.0.0.1 and a free port, its state in ``db``:
+    (command, environment, port)."""
+    command, environment = image_serve_config()
+    if command[:2] != ["omnitron-mock", "serve"]:
+        raise RuntimeError(f"the image no longer runs `omnitron-mock serve`: {command}")
+    port = free_port()
+    environment = {**environment, "OMNITRON_MOCK_HOST": "127.0.0.1", "OMNITRON_MOCK_PORT": str(port)}
+    environment["OMNITRON_MOCK_DB"] = str(db)
+    return [sys.executable, "-m", "mockserver", *command[1:]], environment, port
+
+
+def gunicorn(app: str, workers: int) -> tuple[list[str], int]:
+    """A gunicorn command on a free port."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
-    command += ["--log-level", "warning", *(image_gunicorn_flags() if image_flags else []), app]
-    return command, port
+    return [*command, "--log-level", "warning", app], port
 
 
 def wrk_lua(method: str, body: bytes, headers: dict[str, str]) -> str:

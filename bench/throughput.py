@@ -6,21 +6,23 @@ Servers measured side by side in interleaved rounds (median of the rounds),
 all on 127.0.0.1 with the same load (wrk, 2 threads, 16 connections, the
 documented 3-item body):
 
-- emulator: gunicorn, 2 sync workers, state shared in SQLite
-  (``mockserver.wsgi:application``), as the Docker image runs it;
-- emulator (memory): the same with the in-memory store (each worker then
-  keeps its own state: a speed reference, not a configuration to use);
-- bare: a Flask endpoint returning the emulator's answer as static bytes,
-  on the same gunicorn settings (the framework ceiling);
-- each gunicorn server twice: with the image's own flags (the Dockerfile's
-  CMD: an access log line per request) and without them;
+- emulator, image config: ``omnitron-mock serve`` as the Docker image runs it
+  (the Dockerfile's ``CMD`` and ``OMNITRON_MOCK_*`` variables, read from it:
+  2 worker processes, state shared in SQLite);
+- emulator, serve 1 process (memory): ``omnitron-mock serve`` with its
+  defaults, as a developer starts it;
+- emulator, gunicorn: 2 sync workers on SQLite (``mockserver.wsgi:application``,
+  still offered to those who run gunicorn themselves);
+- bare: a Flask endpoint returning the emulator's answer as static bytes (the
+  framework ceiling), on each of these three servers with the same settings;
 - Prism (``@stoplight/prism-cli``, installed into a temporary folder) mocking
   our own ``contracts/openapi.json``, at ``-v error`` and at its default
   logging; skipped with a message when npm cannot install it.
 
-gunicorn's sync workers answer ``Connection: close``, so wrk reconnects for
-every request there; Prism keeps connections alive. Each emulator is compared
-with bare Flask on equal settings; the Prism figures are for orientation.
+waitress keeps connections alive; gunicorn's sync workers answer
+``Connection: close``, so wrk reconnects for every request there. Each
+emulator is compared with bare Flask on the same server; the Prism figures are
+for orientation.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,7 +46,8 @@ from common import (
     ROOT,
     free_port,
     gunicorn,
-    image_gunicorn_flags,
+    image_serve,
+    image_serve_config,
     load,
     median,
     process,
@@ -55,6 +59,34 @@ from common import (
 BODY = json.dumps(DOCUMENTED_REQUEST).encode()
 HEADERS = {"Authorization": f"Token {DEV_TOKEN}", "Content-Type": "application/json"}
 CONNECTIONS = 16
+IMAGE = "emulator, image config"
+SERVE = "emulator, serve 1 process (memory)"
+GUNICORN = "emulator, gunicorn 2 sync workers"
+# Each emulator and the bare Flask server it is compared with.
+CEILINGS = {
+    IMAGE: "bare, image config",
+    SERVE: "bare, serve 1 process",
+    GUNICORN: "bare, gunicorn 2 sync workers",
+}
+
+
+def serve_bare(port: int, workers: int) -> None:
+    """The bare Flask app on the emulator's own server code, as ``serve`` runs it."""
+    from bare_app import app
+
+    from mockserver.serving import HTTPServer, listening_socket, run_workers
+
+    if workers == 1:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        HTTPServer(app, host="127.0.0.1", port=port).serve_forever()
+        return
+    sock = listening_socket("127.0.0.1", port)
+    run_workers(workers, lambda: HTTPServer(app, sock=sock).serve_forever())
+
+
+def bare_on_serve(workers: int) -> tuple[list[str], int]:
+    port = free_port()
+    return [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port), str(workers)], port
 
 
 def install_prism(folder: Path) -> Path | None:
@@ -80,7 +112,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--no-prism", action="store_true", help="leave the peer out")
     parser.add_argument("--json", type=Path, help="where to write the figures (default bench/results/throughput.json)")
+    parser.add_argument("--serve-bare", nargs=2, type=int, metavar=("PORT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(*args.serve_bare)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="omnitron-bench-"))
     openapi = work / "openapi.json"
@@ -91,20 +127,24 @@ def main() -> None:
     )
     prism = None if args.no_prism else install_prism(work / "prism")
 
+    image_command, image_env, image_port = image_serve(work / "image.db")
+    image_workers = int(image_env.get("OMNITRON_MOCK_WORKERS", "1"))
+    serve_port = free_port()
+    gunicorn_command, gunicorn_port = gunicorn("mockserver.wsgi:application", 2)
     env_bare = {"PYTHONPATH": str(ROOT / "bench")}
-    # name: (app, access log as in the image, environment)
-    servers = {
-        "emulator, image flags": ("mockserver.wsgi:application", True, {"OMNITRON_MOCK_DB": str(work / "image.db")}),
-        "bare, image flags": ("bare_app:app", True, env_bare),
-        "emulator": ("mockserver.wsgi:application", False, {"OMNITRON_MOCK_DB": str(work / "emulator.db")}),
-        "emulator (memory)": ("mockserver.wsgi:application", False, {"OMNITRON_MOCK_DB": ""}),
-        "bare": ("bare_app:app", False, env_bare),
+    # name: (command, environment, port)
+    servers: dict[str, tuple[list[str], dict[str, str], int]] = {
+        IMAGE: (image_command, image_env, image_port),
+        CEILINGS[IMAGE]: _with_env(bare_on_serve(image_workers), env_bare),
+        SERVE: ([sys.executable, "-m", "mockserver", "serve", "--port", str(serve_port)], {}, serve_port),
+        CEILINGS[SERVE]: _with_env(bare_on_serve(1), env_bare),
+        GUNICORN: (gunicorn_command, {"OMNITRON_MOCK_DB": str(work / "gunicorn.db")}, gunicorn_port),
+        CEILINGS[GUNICORN]: _with_env(gunicorn("bare_app:app", 2), env_bare),
     }
     targets: dict[str, str] = {}
     startup: dict[str, float] = {}
     with contextlib.ExitStack() as running:
-        for name, (app, image_flags, env) in servers.items():
-            command, port = gunicorn(app, 2, image_flags)
+        for name, (command, env, port) in servers.items():
             running.enter_context(process(command, env))
             url = f"http://127.0.0.1:{port}{BULK_PATH}"
             wait_for(url, method="PATCH", body=BODY, headers=HEADERS)
@@ -128,7 +168,8 @@ def main() -> None:
     ratios = {name: rate / medians[_ceiling(name)] for name, rate in medians.items()}
     rows = [[name, rate, ratios[name]] for name, rate in medians.items()]
     print()
-    print(table(["server", "median req/s", "x bare Flask, same flags"], rows))
+    print(table(["server", "median req/s", "x bare Flask, same server"], rows))
+    image_cmd, image_vars = image_serve_config()
     figures = {
         "settings": {
             "rounds": args.rounds,
@@ -136,26 +177,31 @@ def main() -> None:
             "connections": CONNECTIONS,
             "wrk": bool(shutil.which("wrk")),
         },
-        "image_flags": image_gunicorn_flags(),
+        "image_config": {"cmd": image_cmd, "env": image_vars},
         "req_per_s": medians,
-        "ratio_to_bare_same_flags": ratios,
+        "ratio_to_bare_same_server": ratios,
         "rounds": results,
         "startup_to_first_200_s": startup,
     }
     fastest_prism = max((rate for name, rate in medians.items() if name.startswith("prism")), default=None)
     if fastest_prism:
-        figures["emulator_over_fastest_prism"] = medians["emulator, image flags"] / fastest_prism
-        print(f"\nemulator (image flags) / fastest Prism: {figures['emulator_over_fastest_prism']:.2f}x")
+        figures["emulator_over_fastest_prism"] = medians[IMAGE] / fastest_prism
+        print(f"\nemulator (image config) / fastest Prism: {figures['emulator_over_fastest_prism']:.2f}x")
     print("\nstart-up, spawn to first 200 (s): " + ", ".join(f"{k} {v:.2f}" for k, v in startup.items()))
     print(f"\nwrote {save('throughput', figures, args.json)}")
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _with_env(command_and_port: tuple[list[str], int], env: dict[str, str]) -> tuple[list[str], dict[str, str], int]:
+    command, port = command_and_port
+    return command, env, port
+
+
 def _ceiling(name: str) -> str:
-    """The bare server a server is compared with: the one with the same gunicorn flags."""
+    """The bare server a server is compared with: the one on the same server (Prism: the image's)."""
     if name.startswith("prism"):
-        return "bare"
-    return "bare, image flags" if name.endswith("image flags") else "bare"
+        return CEILINGS[IMAGE]
+    return CEILINGS.get(name, name)
 
 
 class _prism_servers:
@@ -186,18 +232,25 @@ class _prism_servers:
 
 def measure_startup(work: Path) -> dict[str, float]:
     """Process spawn to the first 200 of the documented bulk, median of 5."""
-    found: dict[str, list[float]] = {"omnitron-mock serve": [], "gunicorn emulator (2 workers, SQLite)": []}
+    found: dict[str, list[float]] = {
+        "omnitron-mock serve": [],
+        "image config (serve, 2 workers, SQLite)": [],
+        "gunicorn emulator (2 workers, SQLite)": [],
+    }
     for attempt in range(5):
         port = free_port()
-        started = time.perf_counter()
-        with process([sys.executable, "-m", "mockserver", "serve", "--port", str(port)]):
-            wait_for(f"http://127.0.0.1:{port}{BULK_PATH}", method="PATCH", body=BODY, headers=HEADERS)
-            found["omnitron-mock serve"].append(time.perf_counter() - started)
-        command, port = gunicorn("mockserver.wsgi:application", 2)
-        started = time.perf_counter()
-        with process(command, {"OMNITRON_MOCK_DB": str(work / f"startup-{attempt}.db")}):
-            wait_for(f"http://127.0.0.1:{port}{BULK_PATH}", method="PATCH", body=BODY, headers=HEADERS)
-            found["gunicorn emulator (2 workers, SQLite)"].append(time.perf_counter() - started)
+        commands = [
+            ("omnitron-mock serve", [sys.executable, "-m", "mockserver", "serve", "--port", str(port)], {}, port),
+            ("image config (serve, 2 workers, SQLite)", *image_serve(work / f"startup-image-{attempt}.db")),
+        ]
+        gunicorn_command, gunicorn_port = gunicorn("mockserver.wsgi:application", 2)
+        gunicorn_env = {"OMNITRON_MOCK_DB": str(work / f"startup-{attempt}.db")}
+        commands.append(("gunicorn emulator (2 workers, SQLite)", gunicorn_command, gunicorn_env, gunicorn_port))
+        for name, command, env, server_port in commands:
+            started = time.perf_counter()
+            with process(command, env):
+                wait_for(f"http://127.0.0.1:{server_port}{BULK_PATH}", method="PATCH", body=BODY, headers=HEADERS)
+                found[name].append(time.perf_counter() - started)
     return {name: median(times) for name, times in found.items()}
 
 

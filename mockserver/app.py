@@ -19,10 +19,12 @@ from mockserver.emulated import EmulatedAPI
 from mockserver.errors import APIError
 from mockserver.fault_middleware import FaultMiddleware
 from mockserver.faults import normalise_all, read_fault_profile
+from mockserver.hosts import HostGuard, redirect_location
 from mockserver.inspector import blueprint as inspector_blueprint
 from mockserver.jsonio import json_response
 from mockserver.rules import Rules
 from mockserver.seed import read_seed_file, startup_seed
+from mockserver.site_guard import INSPECTOR_HEADERS, cross_site_problem
 from mockserver.store.base import SeedData, Store
 from mockserver.store.memory import MemoryStore
 from mockserver.store.sqlite import SQLiteStore
@@ -53,7 +55,11 @@ def create_app(
     if faults is not None:
         initial = replace(initial, faults=[*initial.faults, *normalise_all(faults, contracts)])
     if store is None:
-        store = SQLiteStore(settings.db, settings.journal_limit) if settings.db else MemoryStore(settings.journal_limit)
+        store = (
+            SQLiteStore(settings.db, settings.journal_limit, settings.journal_bytes)
+            if settings.db
+            else MemoryStore(settings.journal_limit, settings.journal_bytes)
+        )
     state = Emulator(
         settings=settings,
         contracts=contracts,
@@ -68,11 +74,14 @@ def create_app(
     app.register_blueprint(inspector_blueprint)
     _add_contract_routes(app)
     app.before_request(_guard_request)
+    app.after_request(_add_page_headers)
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    # Faults first, then the emulated API; Flask serves everything else.
-    app.wsgi_app = FaultMiddleware(EmulatedAPI(app.wsgi_app, state), state)  # type: ignore[method-assign]
+    # Host check first, then faults, then the emulated API; Flask serves everything else.
+    app.wsgi_app = HostGuard(  # type: ignore[method-assign]
+        FaultMiddleware(EmulatedAPI(app.wsgi_app, state), state), settings.allowed_hosts
+    )
     return app
 
 
@@ -90,10 +99,25 @@ def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
 
 def _guard_request() -> Response | None:
     current = request._get_current_object()  # type: ignore[attr-defined]
+    if request.path.startswith("/_mock/"):
+        problem = cross_site_problem(
+            request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), request.host, request.scheme
+        )
+        if problem is not None:
+            raise problem
     if isinstance(current.routing_exception, RequestRedirect):
         # A missing trailing slash is a 301, as on the emulated endpoints.
-        return Response(status=301, headers={"Location": current.routing_exception.new_url})
+        location = redirect_location(current.routing_exception.new_url, emulator().settings.allowed_hosts)
+        return Response(status=301, headers={"Location": location})
     return None
+
+
+def _add_page_headers(response: Response) -> Response:
+    if request.path.startswith("/_mock/"):
+        headers = INSPECTOR_HEADERS if response.mimetype == "text/html" else {"X-Content-Type-Options": "nosniff"}
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+    return response
 
 
 def _api_error(error: APIError) -> Response:

@@ -37,15 +37,3 @@ def authenticate(header: str | None, store: Store) -> Row | None:
     if not user["is_active"]:
         raise errors.authentication_failed("User inactive or deleted.")
     return user
-
-
-def mask_secret(secret: str) -> str:
-    """``8d5a…4c1c``: enough to tell tokens apart, not to reuse one."""
-    return "****" if len(secret) <= 8 else f"{secret[:4]}…{secret[-4:]}"
-
-
-def mask_authorization(header: str) -> str:
-    """The header with its credentials masked: ``Token 8d5a…4c1c``."""
-    scheme, _, credentials = header.partition(" ")
-    credentials = credentials.strip()
-    return f"{scheme} {mask_secret(credentials)}" if credentials else header

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts import SCHEMA_NAMES, bundled_openapi, default_contracts
 from mockserver.config import ENV_PREFIX, Settings, UserSpec, env_users, env_value, parse_positive_int, parse_statuses
 from mockserver.faults import FaultError, read_fault_profile
+from mockserver.hosts import allowed_hosts_for
 from mockserver.seed import SeedError, generate_seed_document, read_seed_file
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# serving.DEFAULT_CONNECTION_LIMIT, repeated so that --help need not import waitress.
+DEFAULT_CONNECTION_LIMIT = 1000
 
 
 def _port(text: str) -> int:
@@ -76,7 +84,34 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"require this X-Mock-Admin-Token on the control API (env {ENV_PREFIX}ADMIN_TOKEN)",
     )
     serve.add_argument("--db", metavar="PATH", help=f"keep state in this SQLite file (env {ENV_PREFIX}DB)")
-    serve.add_argument("--threads", type=_positive, help=f"worker threads (env {ENV_PREFIX}THREADS, default 8)")
+    serve.add_argument(
+        "--threads", type=_positive, help=f"worker threads per process (env {ENV_PREFIX}THREADS, default 8)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help=f"worker processes sharing the port; more than 1 needs --db (env {ENV_PREFIX}WORKERS, default 1)",
+    )
+    serve.add_argument(
+        "--connection-limit",
+        type=_positive,
+        metavar="N",
+        help=f"open connections each process keeps; beyond it new ones wait unaccepted "
+        f"(env {ENV_PREFIX}CONNECTION_LIMIT, default {DEFAULT_CONNECTION_LIMIT})",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        metavar="ADDR",
+        help=f"believe X-Forwarded-For/-Host/-Proto/-Port from this proxy address, '*' for any; "
+        f"by default they are removed (env {ENV_PREFIX}TRUSTED_PROXY)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help=f"a Host name to answer besides loopback names; repeatable, '.example.com' for a domain "
+        f"(env {ENV_PREFIX}ALLOWED_HOSTS, comma-separated)",
+    )
     serve.add_argument("--max-items", type=_positive, help=f"bulk item limit (env {ENV_PREFIX}MAX_ITEMS, default 1000)")
     serve.add_argument(
         "--max-body-bytes", type=_positive, help=f"request body limit (env {ENV_PREFIX}MAX_BODY_BYTES, default 1048576)"
@@ -107,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve_settings(args: argparse.Namespace) -> Settings:
+def _serve_settings(args: argparse.Namespace, host: str) -> Settings:
     settings = Settings.from_env()
     changes: dict[str, Any] = {}
     if args.strict:
@@ -120,11 +155,17 @@ def _serve_settings(args: argparse.Namespace) -> Settings:
         changes["extra_statuses"] = {**settings.extra_statuses, **parse_statuses(",".join(args.extra_status))}
     if args.db:
         changes["db"] = args.db
-    if args.admin_token:
+    if args.admin_token is not None:
+        # Even when empty: Settings refuses an empty token rather than run unprotected.
         changes["admin_token"] = args.admin_token
     if args.extra_shipping_company:
         changes["extra_shipping_companies"] = settings.extra_shipping_companies + tuple(args.extra_shipping_company)
+    changes["allowed_hosts"] = allowed_hosts_for(host, (*(settings.allowed_hosts or ()), *(args.allowed_host or ())))
     return replace(settings, **changes)
+
+
+def _positive_setting(raw: str | None, name: str, default: int) -> int:
+    return parse_positive_int(raw or str(default), ENV_PREFIX + name)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -134,33 +175,81 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
-    from mockserver.context import EXTENSION_KEY
-    from mockserver.serving import DEFAULT_THREADS, HTTPServer
+    from mockserver.serving import DEFAULT_THREADS, HTTPServer, listening_socket, run_workers, socket_url
 
-    settings = _serve_settings(args)
-    seed_path = args.seed or env_value("SEED")
-    faults_path = args.faults or env_value("FAULTS")
-    app = create_app(
-        settings,
-        seed=read_seed_file(seed_path) if seed_path else None,
-        users=args.user or env_users(),
-        faults=read_fault_profile(faults_path) if faults_path else None,
-    )
     host = args.host or env_value("HOST") or DEFAULT_HOST
     port = args.port if args.port is not None else _port(env_value("PORT") or str(DEFAULT_PORT))
-    threads = args.threads or parse_positive_int(env_value("THREADS") or str(DEFAULT_THREADS), ENV_PREFIX + "THREADS")
-    server = HTTPServer(app, host=host, port=port, threads=threads)
-    print(f"omnitron-mock listening on {server.url}", flush=True)
-    for user in app.extensions[EXTENSION_KEY].store.users():
-        print(f"  user {user['username']}  password {user['password']}  token {user['token']}", flush=True)
-    active = app.extensions[EXTENSION_KEY].store.faults()
-    if active:
-        print(f"  faults active: {', '.join(fault['kind'] for fault in active)}", flush=True)
-    print(f"  strict mode {'on' if settings.strict else 'off'}; press Ctrl-C to stop", flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
+    settings = _serve_settings(args, host)
+    threads = args.threads or _positive_setting(env_value("THREADS"), "THREADS", DEFAULT_THREADS)
+    workers = args.workers or _positive_setting(env_value("WORKERS"), "WORKERS", 1)
+    connection_limit = args.connection_limit or _positive_setting(
+        env_value("CONNECTION_LIMIT"), "CONNECTION_LIMIT", DEFAULT_CONNECTION_LIMIT
+    )
+    server_options: dict[str, Any] = {
+        "threads": threads,
+        "connection_limit": connection_limit,
+        "trusted_proxy": args.trusted_proxy or env_value("TRUSTED_PROXY"),
+    }
+    if workers > 1 and not settings.db:
+        raise ValueError(
+            f"--workers {workers} needs --db PATH ({ENV_PREFIX}DB): with the memory store each worker "
+            "process would keep a state of its own"
+        )
+    if workers > 1 and not hasattr(os, "fork"):
+        raise ValueError("--workers above 1 needs a system with fork()")
+    seed_path = args.seed or env_value("SEED")
+    faults_path = args.faults or env_value("FAULTS")
+    seed = read_seed_file(seed_path) if seed_path else None
+    users = args.user or env_users()
+    faults = read_fault_profile(faults_path) if faults_path else None
+
+    def build() -> Flask:
+        return create_app(settings, seed=seed, users=users, faults=faults)
+
+    # Built here in every case: a bad seed or profile stops the start with its
+    # message, and the banner shows the users and faults the state holds.
+    app = build()
+    if workers == 1:
+        server = HTTPServer(app, host=host, port=port, **server_options)
+        print(_banner(server.url, app, settings, workers), flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+        return 0
+    sock = listening_socket(host, port)
+    banner = _banner(socket_url(sock), app, settings, workers)
+    # Each worker opens the database itself; no SQLite connection may cross a fork.
+    del app
+    gc.collect()
+
+    def work() -> None:
+        with contextlib.suppress(KeyboardInterrupt):
+            HTTPServer(build(), sock=sock, **server_options).serve_forever()
+
+    # Printed once the workers exist: the socket queues connections until one accepts.
+    return run_workers(workers, work, started=lambda: print(banner, flush=True))
+
+
+def _banner(url: str, app: Flask, settings: Settings, workers: int) -> str:
+    from mockserver.context import EXTENSION_KEY
+
+    store = app.extensions[EXTENSION_KEY].store
+    lines = [f"omnitron-mock listening on {url}"]
+    lines += [
+        f"  user {user['username']}  password {user['password']}  token {user['token']}" for user in store.users()
+    ]
+    if active := store.faults():
+        lines.append(f"  faults active: {', '.join(fault['kind'] for fault in active)}")
+    if settings.admin_token is not None:
+        lines.append("  control API protected by admin token")
+    else:
+        lines.append(
+            "  control API open: anyone who can reach this port can reset, reseed and read it (set --admin-token)"
+        )
+    if workers > 1:
+        lines.append(f"  {workers} worker processes sharing {settings.db}")
+    lines.append(f"  strict mode {'on' if settings.strict else 'off'}; press Ctrl-C to stop")
+    return "\n".join(lines)
 
 
 def validate(args: argparse.Namespace) -> int:

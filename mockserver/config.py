@@ -45,6 +45,20 @@ class Settings:
     extra_shipping_companies: tuple[str, ...] = ()
     db: str | None = None
     admin_token: str | None = None
+    # Host names the emulator answers to; None answers to any (see mockserver.hosts).
+    allowed_hosts: tuple[str, ...] | None = None
+    # Control API bodies (seeds above all) may be larger than API bodies.
+    max_control_body_bytes: int = 64 * 1024 * 1024
+    # The journal keeps each body up to this size and all entries within the total.
+    journal_body_bytes: int = 64 * 1024
+    journal_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.admin_token is not None and not self.admin_token.strip():
+            # An empty token would silently leave the control API open.
+            raise ValueError(
+                f"the admin token is empty: give --admin-token or {ENV_PREFIX}ADMIN_TOKEN a value, or leave it unset"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +75,9 @@ class Settings:
             ("max_items", "MAX_ITEMS"),
             ("page_size", "PAGE_SIZE"),
             ("journal_limit", "JOURNAL_LIMIT"),
+            ("max_control_body_bytes", "MAX_CONTROL_BODY_BYTES"),
+            ("journal_body_bytes", "JOURNAL_BODY_BYTES"),
+            ("journal_bytes", "JOURNAL_BYTES"),
         ):
             if (raw := get(name)) is not None:
                 values[key] = parse_positive_int(raw, ENV_PREFIX + name)
@@ -70,8 +87,11 @@ class Settings:
             values["extra_shipping_companies"] = parse_list(raw)
         if (raw := get("DB")) is not None:
             values["db"] = raw
-        if (raw := get("ADMIN_TOKEN")) is not None:
+        # Set but empty is an error, not "unset": see __post_init__.
+        if (raw := (os.environ if environ is None else environ).get(ENV_PREFIX + "ADMIN_TOKEN")) is not None:
             values["admin_token"] = raw
+        if (raw := get("ALLOWED_HOSTS")) is not None:
+            values["allowed_hosts"] = parse_list(raw)
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -4,15 +4,16 @@ journal, faults."""
 from __future__ import annotations
 
 import hmac
-import json
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, Response, request
 
+from mockserver import errors
+from mockserver.body import is_json_media_type, loads_strict
 from mockserver.context import emulator
 from mockserver.errors import APIError
-from mockserver.faults import FaultError, normalise_all, remove_fault
+from mockserver.faults import FaultError, normalise_all
 from mockserver.journal import matches, present
 from mockserver.jsonio import json_response
 from mockserver.seed import SeedError, build_seed
@@ -60,13 +61,33 @@ def package_version() -> str:
 
 
 def _json_body() -> object:
-    raw = request.get_data()
-    if not raw.strip():
+    """The control call's JSON body, or None when it has none."""
+    raw = _raw_json_body()
+    if raw is None:
         return None
     try:
-        return json.loads(raw)
+        return loads_strict(raw.decode("utf-8"))
     except ValueError as problem:
-        raise APIError(400, {"detail": f"JSON parse error - {problem}"}) from None
+        raise errors.parse_error(str(problem)) from None
+
+
+def _raw_json_body() -> bytes | None:
+    """The body, unparsed, or None when there is none.
+
+    A body must say it is JSON: a browser page can send a form or
+    ``text/plain`` to any site without asking first, but not JSON.
+    """
+    limit = emulator().settings.max_control_body_bytes
+    if (request.content_length or 0) > limit:
+        raise errors.payload_too_large()
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise errors.payload_too_large()
+    if not raw.strip():
+        return None
+    if not is_json_media_type(request.content_type):
+        raise errors.unsupported_media_type(request.content_type or "")
+    return raw
 
 
 def _flag(name: str) -> bool:
@@ -80,6 +101,7 @@ def health() -> Response:
 
 @blueprint.post("/reset")
 def reset() -> Response:
+    _raw_json_body()  # takes no body, but a form posted here is refused all the same
     emulator().reset()
     return json_response({"status": "reset"})
 
@@ -93,8 +115,8 @@ def seed() -> Response:
     try:
         data = build_seed(document, state.contracts)
     except SeedError as problem:
-        errors = [{"path": path, "message": message} for path, message in problem.errors]
-        raise APIError(400, {"detail": "The seed does not match the seed contract.", "errors": errors}) from None
+        found = [{"path": path, "message": message} for path, message in problem.errors]
+        raise APIError(400, {"detail": "The seed does not match the seed contract.", "errors": found}) from None
     state.store.load(data, replace=_flag("replace"))
     return json_response({"users": len(data.users), "orders": len(data.orders), "items": len(data.items)})
 
@@ -116,21 +138,21 @@ def add_faults() -> Response:
     try:
         added = normalise_all(_json_body(), state.contracts)
     except FaultError as problem:
-        errors = [{"path": path, "message": message} for path, message in problem.errors]
-        raise APIError(400, {"detail": "The fault does not match the fault contract.", "errors": errors}) from None
+        found = [{"path": path, "message": message} for path, message in problem.errors]
+        raise APIError(400, {"detail": "The fault does not match the fault contract.", "errors": found}) from None
     state.store.update_faults(lambda faults: faults.extend(added))
     return json_response({"faults": added}, status=201)
 
 
 @blueprint.delete("/faults")
 def clear_faults() -> Response:
-    emulator().store.update_faults(lambda faults: faults.clear())
+    emulator().clear_faults()
     return Response(status=204)
 
 
 @blueprint.delete("/faults/<fault_id>")
 def delete_fault(fault_id: str) -> Response:
-    if not emulator().store.update_faults(lambda faults: remove_fault(faults, fault_id)):
+    if not emulator().clear_faults(fault_id):
         raise APIError(404, {"detail": "Not found."})
     return Response(status=204)
 

@@ -30,6 +30,7 @@ from mockserver.context import Emulator
 from mockserver.errors import APIError
 from mockserver.exchange import Call, JournalSink, Reply, json_reply
 from mockserver.fault_middleware import FAULT_NOTE
+from mockserver.hosts import redirect_location
 
 log = logging.getLogger("omnitron_mock")
 Environ = dict[str, Any]
@@ -82,7 +83,8 @@ class EmulatedAPI:
             if isinstance(routing_error, RequestRedirect):
                 # Django's APPEND_SLASH answers 301 for every method; clients that
                 # follow it resend without the body, exactly as against Omnitron.
-                reply = Reply(301, "", {"Location": routing_error.new_url})
+                location = redirect_location(routing_error.new_url, self.state.settings.allowed_hosts)
+                reply = Reply(301, "", {"Location": location})
             else:
                 raw_body = self._read_body(environ)
                 if target is None:
@@ -146,7 +148,8 @@ class EmulatedAPI:
             response_body=reply.text,
             duration_ms=(time.perf_counter() - started) * 1000,
             request_contract=endpoint.request_contract if endpoint is not None else None,
-            carries_credentials=endpoint is not None and endpoint.carries_credentials,
+            contracts=self.state.contracts,
+            body_limit=self.state.settings.journal_body_bytes,
             fault=environ.get(FAULT_NOTE),
         )
         sink.append_request(entry)

@@ -9,6 +9,7 @@ records them with the fault that answered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -30,6 +31,15 @@ StartResponse = Callable[..., Any]
 DROP_HOOK = "omnitron_mock.drop_connection"
 SLEEP_HOOK = "omnitron_mock.sleep"
 FAULT_NOTE = "omnitron_mock.fault"
+# A server may offer these for latency faults. PARK_HOOK: a callable returning a
+# context manager; while a delayed request waits inside it, the server keeps a
+# thread free for everyone else. CLIENT_GONE_HOOK: a callable telling whether
+# the client has closed its connection, so the wait can end early.
+PARK_HOOK = "omnitron_mock.park"
+# The contract's cap on one delay, also applied to the sum of several.
+MAX_DELAY_SECONDS = 600.0
+_POLL_SECONDS = 0.1
+CLIENT_GONE_HOOK = "omnitron_mock.client_gone"
 _HEADER_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
@@ -75,16 +85,46 @@ class FaultMiddleware:
             body = dumps({"detail": f"Invalid {HEADER} header: {problem}"}).encode("utf-8")
             bad_header = Answer("status", 400, {"Content-Type": "application/json"}, body, "invalid fault header")
             return self._answer(environ, start_response, bad_header, bad_header.description, started)
+        description = plan.description
         if plan.delay_seconds:
+            if plan.delay_seconds > MAX_DELAY_SECONDS:
+                description = f"{description}; capped at {MAX_DELAY_SECONDS * 1000:.0f} ms"
             try:
-                environ.get(SLEEP_HOOK, time.sleep)(plan.delay_seconds)
+                if not self._wait(environ, min(plan.delay_seconds, MAX_DELAY_SECONDS)):
+                    description = f"{description}; cut short: faults cleared"
             except ClientGaveUp:
-                self._record(environ, 0, b"", f"{plan.description}; the client gave up first", started)
+                self._record(environ, 0, b"", f"{description}; the client gave up first", started)
                 raise
         if plan.answer is None:
-            environ[FAULT_NOTE] = plan.description
+            environ[FAULT_NOTE] = description
             return self.wsgi_app(environ, start_response)
-        return self._answer(environ, start_response, plan.answer, plan.description, started)
+        return self._answer(environ, start_response, plan.answer, description, started)
+
+    def _wait(self, environ: Environ, seconds: float) -> bool:
+        """Wait out a delay; False when faults were cleared first.
+
+        Raises :class:`ClientGaveUp` when the server says the client left.
+        """
+        sleep = environ.get(SLEEP_HOOK)
+        if sleep is not None:
+            sleep(seconds)
+            return True
+        park = environ.get(PARK_HOOK)
+        client_gone = environ.get(CLIENT_GONE_HOOK)
+        signal = self.emulator.faults_cleared_signal
+        clears = self.emulator.store.fault_clears()
+        with park() if park is not None else contextlib.nullcontext():
+            deadline = time.monotonic() + seconds
+            while (remaining := deadline - time.monotonic()) > 0:
+                # Woken at once by a clear in this process; other processes' clears
+                # and a client that left are noticed at the next poll.
+                with signal:
+                    signal.wait(min(remaining, _POLL_SECONDS))
+                if client_gone is not None and client_gone():
+                    raise ClientGaveUp
+                if self.emulator.store.fault_clears() != clears:
+                    return False
+        return True
 
     def _plan(self, header: str | None, method: str, path: str) -> Plan:
         contracts = self.emulator.contracts
@@ -141,6 +181,8 @@ class FaultMiddleware:
                 response_body=response_body,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 request_contract=request_contract_for(environ.get("PATH_INFO", "")),
+                contracts=self.emulator.contracts,
+                body_limit=self.emulator.settings.journal_body_bytes,
                 fault=fault,
             )
         )

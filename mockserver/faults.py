@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts import Contracts
+from mockserver.body import NotPlainJSON, check_plain, loads_strict
 
 Row = dict[str, Any]
 HEADER = "X-Mock-Fault"
@@ -45,6 +47,10 @@ class FaultError(ValueError):
 
 def normalise(spec: object, contracts: Contracts) -> Row:
     """A checked fault with an id and a use counter."""
+    try:
+        check_plain(spec)
+    except NotPlainJSON as problem:
+        raise FaultError([("$", str(problem))]) from None
     errors = contracts.validate("fault", spec)
     if errors:
         raise FaultError([(e.path, e.message) for e in errors])
@@ -70,7 +76,7 @@ def normalise_all(specs: object, contracts: Contracts) -> list[Row]:
 def read_fault_profile(path: str | Path) -> Any:
     """The JSON in a fault profile file: one fault or a list of them."""
     try:
-        return json.loads(Path(path).read_text("utf-8"))
+        return loads_strict(Path(path).read_text("utf-8"))
     except (OSError, ValueError) as problem:
         raise FaultError([("$", f"cannot read fault profile {str(path)!r}: {problem}")]) from None
 
@@ -105,12 +111,16 @@ def _main_value(kind: str, raw: str) -> Row:
 
 
 def _scalar(raw: str) -> Any:
-    for convert in (int, float):
-        try:
-            return convert(raw)
-        except ValueError:
-            pass
-    return raw
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        number = float(raw)
+    except ValueError:
+        return raw
+    # "nan" and "inf" stay text: the contract then names the field they break.
+    return number if math.isfinite(number) else raw
 
 
 def remove_fault(faults: list[Row], fault_id: str) -> bool:

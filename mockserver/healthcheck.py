@@ -1,5 +1,6 @@
 """Container health probe: ``python -m mockserver.healthcheck`` exits 0 when
-``/_mock/health`` on ``$PORT`` (default 8000) answers 200, 1 otherwise."""
+``/_mock/health`` on ``$OMNITRON_MOCK_PORT`` (or ``$PORT``; default 8000)
+answers 200, 1 otherwise."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import urllib.request
 
 
 def main() -> int:
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/_mock/health"
+    port = os.environ.get("OMNITRON_MOCK_PORT") or os.environ.get("PORT") or "8000"
+    url = f"http://127.0.0.1:{port}/_mock/health"
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
             return 0 if response.status == 200 else 1

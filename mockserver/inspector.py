@@ -30,6 +30,7 @@ STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 VERDICTS = {"ok": "ok", "schema": "schema errors", "unknown": "unknown fields", "fault": "fault injected"}
 SHOWN_ORDERS = 200
 SHOWN_REQUESTS = 200
+_READ_BATCH = 250
 
 
 def verdict_of(entry: dict[str, Any]) -> str:
@@ -60,33 +61,44 @@ def _filters() -> dict[str, str]:
     }
 
 
-def _entries(journal: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+def _entries(filters: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The newest entries that pass ``filters`` (at most :data:`SHOWN_REQUESTS`),
+    and the newest entry of all; read from the newest back, a batch at a time,
+    so a refresh costs what it shows rather than the whole journal."""
     state = emulator()
-    shown = []
-    for raw in reversed(journal):
-        if len(shown) == SHOWN_REQUESTS:
+    shown: list[dict[str, Any]] = []
+    newest: list[dict[str, Any]] = []
+    before_id = None
+    while len(shown) < SHOWN_REQUESTS:
+        batch = state.store.recent_requests(_READ_BATCH, before_id)
+        if not batch:
             break
-        entry = present(raw, state.contracts)
-        entry["badge"] = verdict_of(entry)
-        if filters["path"] and filters["path"] not in entry["path"]:
-            continue
-        if filters["status"] and f"{entry['status'] // 100}xx" != filters["status"]:
-            continue
-        if filters["verdict"] and entry["badge"] != filters["verdict"]:
-            continue
-        entry["body_text"] = _pretty(entry["body"])
-        entry["response_text"] = _pretty(entry["response"])
-        shown.append(entry)
-    return shown
+        newest = newest or batch[:1]
+        before_id = batch[-1]["id"]
+        for raw in batch:
+            entry = present(raw, state.contracts)
+            entry["badge"] = verdict_of(entry)
+            if filters["path"] and filters["path"] not in entry["path"]:
+                continue
+            if filters["status"] and f"{entry['status'] // 100}xx" != filters["status"]:
+                continue
+            if filters["verdict"] and entry["badge"] != filters["verdict"]:
+                continue
+            entry["body_text"] = _pretty(entry["body"])
+            entry["response_text"] = _pretty(entry["response"])
+            shown.append(entry)
+            if len(shown) == SHOWN_REQUESTS:
+                break
+    return shown, newest
 
 
-def _changed_by_last_request(journal: list[dict[str, Any]]) -> set[int]:
+def _changed_by_last_request(newest: list[dict[str, Any]]) -> set[int]:
     """Items the newest journalled request changed: a bulk answered 200."""
-    for raw in journal[-1:]:
+    for raw in newest:
         if raw["method"] == "PATCH" and raw["status"] == 200 and "bulk_status_update" in raw["path"]:
             try:
                 return {item["id"] for item in json.loads(raw["response"])}
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError, RecursionError):
                 return set()
     return set()
 
@@ -94,8 +106,7 @@ def _changed_by_last_request(journal: list[dict[str, Any]]) -> set[int]:
 def _context() -> dict[str, Any]:
     state = emulator()
     filters = _filters()
-    journal = state.store.requests()
-    entries = _entries(journal, filters)
+    entries, newest = _entries(filters)
     snapshot = state.store.snapshot(max_orders=SHOWN_ORDERS + 1)
     return {
         "version": package_version(),
@@ -107,7 +118,8 @@ def _context() -> dict[str, Any]:
         "more_orders": len(snapshot["orders"]) > SHOWN_ORDERS,
         "statuses": state.rules.statuses,
         "shown_requests": SHOWN_REQUESTS,
-        "changed": _changed_by_last_request(journal),
+        "body_limit": state.settings.journal_body_bytes,
+        "changed": _changed_by_last_request(newest),
         "faults": state.store.faults(),
         "strict": state.rules.strict,
         "guarded": bool(state.settings.admin_token),
@@ -157,5 +169,5 @@ def clear_faults() -> Response:
     locked = _locked_out()
     if locked is not None:
         return locked
-    emulator().store.update_faults(lambda faults: faults.clear())
+    emulator().clear_faults()
     return redirect(url_for("inspector.page"), code=303)

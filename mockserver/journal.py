@@ -2,18 +2,22 @@
 
 Entries are recorded cheaply (raw text); the contract verdict is worked out
 only when someone reads the journal, so it costs the hot path nothing.
+Reading never fails: whatever a client sent is shown, as JSON when JSON can
+carry it and as text otherwise.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from contracts import Contracts
-from mockserver.auth import mask_authorization, mask_secret
+from mockserver.body import MAX_DEPTH, loads_strict, nesting_depth
+from mockserver.masking import masked_bodies, masked_headers
 from mockserver.store.base import Row
 
 _HEADER_NAMES: dict[str, str] = {}
@@ -50,94 +54,145 @@ def record(
     response_body: bytes | str,
     duration_ms: float,
     request_contract: str | None,
-    carries_credentials: bool = False,
+    contracts: Contracts,
+    body_limit: int,
     fault: str | None = None,
 ) -> Row:
     """A journal entry in stored form (bodies as text, no verdict yet).
 
-    The token in ``Authorization`` is masked; so are the password and the
-    returned key of a login (``carries_credentials``).
+    Secrets are masked (:mod:`mockserver.masking`). Bodies longer than
+    ``body_limit`` bytes keep their first ``body_limit`` bytes and say how
+    long they were; the verdict of a cut body is worked out now, from all of it.
     """
-    headers = {name: _masked_header(name, value) for name, value in headers.items()}
-    if carries_credentials:
-        body = _masked(body, "password", lambda value: "********")
-        response_body = _masked(response_body, "key", mask_secret)
-    return {
+    response = response_body if isinstance(response_body, str) else response_body.decode("utf-8", "replace")
+    content_type = headers.get("Content-Type")
+    body, response = masked_bodies(path, content_type, body, response)
+    entry: Row = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "method": method,
         "path": path,
         "query": query,
-        "headers": headers,
-        "body": body.decode("utf-8", "replace"),
+        "headers": masked_headers(headers),
+        "body": body[:body_limit].decode("utf-8", "replace"),
         "status": status,
-        "response": response_body if isinstance(response_body, str) else response_body.decode("utf-8", "replace"),
+        "response": response,
         "duration_ms": round(duration_ms, 3),
         "request_contract": request_contract,
         "fault": fault,
     }
+    if len(body) > body_limit:
+        entry["body_length"] = len(body)
+        if _has_verdict(request_contract, method):
+            entry["verdict"] = _verdict(contracts, str(request_contract), body.decode("utf-8", "replace"))
+    if len(response) > body_limit:
+        encoded = response.encode("utf-8")
+        if len(encoded) > body_limit:
+            entry["response"] = encoded[:body_limit].decode("utf-8", "ignore")
+            entry["response_length"] = len(encoded)
+    return entry
 
 
-_SECRET_HEADERS = {"cookie", "proxy-authorization", "x-mock-admin-token"}
-
-
-def _masked_header(name: str, value: str) -> str:
-    lowered = name.lower()
-    if lowered == "authorization":
-        return mask_authorization(value)
-    return mask_secret(value) if lowered in _SECRET_HEADERS else value
-
-
-def _masked(raw: bytes, key: str, mask: Callable[[str], str]) -> bytes:
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        return raw
-    if not isinstance(document, dict) or not isinstance(document.get(key), str):
-        return raw
-    document[key] = mask(document[key])
-    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+def _has_verdict(contract: str | None, method: str) -> bool:
+    return bool(contract) and method in ("POST", "PUT", "PATCH")
 
 
 def _as_json(text: str) -> Any:
+    """A body as a JSON value, or as its text when JSON cannot carry it back
+    out (not JSON, NaN, huge numbers, lone surrogates, deep nesting)."""
     if not text:
         return None
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except ValueError:
         return text
 
 
 def present(entry: Row, contracts: Contracts) -> Row:
-    """The public form of an entry: bodies decoded, contract verdict added."""
+    """The public form of an entry: bodies decoded, contract verdict added.
+
+    Whatever a client sent, the result encodes as strict JSON.
+    """
     shown = dict(entry)
     shown["body"] = _as_json(entry["body"])
     shown["response"] = _as_json(entry["response"])
+    shown["body_truncated"] = "body_length" in entry
+    shown["response_truncated"] = "response_length" in entry
     contract = entry.get("request_contract")
-    if contract and entry["method"] in ("POST", "PUT", "PATCH"):
-        shown["verdict"] = dict(_verdict(contracts, contract, entry["body"]))
+    if "verdict" in entry:
+        shown["verdict"] = dict(entry["verdict"])
+    elif _has_verdict(contract, entry["method"]):
+        shown["verdict"] = dict(_verdict(contracts, str(contract), entry["body"]))
     else:
         shown["verdict"] = {"contract": contract, "schema_errors": [], "unknown_fields": [], "ok": True}
     return shown
 
 
-@lru_cache(maxsize=4096)
+# Clients repeat the same bodies (test suites above all): a journal of
+# thousands of entries holds few distinct ones, and schema checks are slow.
+# Keyed by the body's digest, so the cache holds verdicts, not bodies.
+_VERDICTS: OrderedDict[tuple[int, str, bytes], Row] = OrderedDict()
+_VERDICTS_LOCK = threading.Lock()
+_MAX_VERDICTS = 4096
+# A body full of mistakes would make a verdict as large as the body.
+_MAX_REPORTED = 100
+
+
+def clear_verdicts() -> None:
+    """Forget every cached verdict (a reset does)."""
+    with _VERDICTS_LOCK:
+        _VERDICTS.clear()
+
+
 def _verdict(contracts: Contracts, contract: str, body_text: str) -> Row:
-    # Clients repeat the same bodies (test suites above all): a journal of
-    # thousands of entries holds few distinct ones, and schema checks are slow.
+    key = (id(contracts), contract, hashlib.sha256(body_text.encode("utf-8", "surrogatepass")).digest())
+    with _VERDICTS_LOCK:
+        found = _VERDICTS.get(key)
+        if found is not None:
+            _VERDICTS.move_to_end(key)
+            return found
+    verdict = _work_out_verdict(contracts, contract, body_text)
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = verdict
+        while len(_VERDICTS) > _MAX_VERDICTS:
+            _VERDICTS.popitem(last=False)
+    return verdict
+
+
+def _work_out_verdict(contracts: Contracts, contract: str, body_text: str) -> Row:
     unknown: list[str] = []
     try:
-        body = json.loads(body_text) if body_text else {}
-    except ValueError:
+        body = json.loads(body_text, parse_constant=_refuse) if body_text else {}
+    except (ValueError, RecursionError):
         schema_errors: list[Row] = [{"path": "$", "message": "body is not valid JSON"}]
     else:
-        schema_errors = [{"path": e.path, "message": e.message} for e in contracts.validate(contract, body)]
-        unknown = contracts.unknown_fields(contract, body)
+        if nesting_depth(body) > MAX_DEPTH:
+            message = f"body nests deeper than {MAX_DEPTH} levels; not checked further"
+            return {
+                "contract": contract,
+                "schema_errors": [{"path": "$", "message": message}],
+                "unknown_fields": [],
+                "ok": False,
+            }
+        schema_errors = [
+            {"path": _printable(e.path), "message": _printable(e.message)}
+            for e in contracts.validate(contract, body)[:_MAX_REPORTED]
+        ]
+        unknown = [_printable(name) for name in contracts.unknown_fields(contract, body)[:_MAX_REPORTED]]
     return {
         "contract": contract,
         "schema_errors": schema_errors,
         "unknown_fields": unknown,
         "ok": not schema_errors and not unknown,
     }
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _printable(text: str) -> str:
+    # A lone surrogate in a field name cannot be encoded: show its escape instead.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def matches(entry: Row, method: str | None, path: str | None, status: int | None) -> bool:

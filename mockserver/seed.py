@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts import Contracts, ContractViolation, default_contracts, load_data
+from mockserver.body import NotPlainJSON, check_plain, loads_strict
 from mockserver.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, UserSpec
 from mockserver.fields import iso_datetime, render_datetime
 from mockserver.rows import ITEM_FIELDS, Packed, pack_order, packed_id, packed_price
@@ -92,6 +93,11 @@ class SeedError(ValueError):
 def build_seed(document: object, contracts: Contracts | None = None) -> SeedData:
     """Check a seed document and fill in every default; raise :class:`SeedError`."""
     contracts = contracts or default_contracts()
+    try:
+        # What the store keeps must come back out as JSON (state, responses).
+        check_plain(document)
+    except NotPlainJSON as problem:
+        raise SeedError([("$", str(problem))]) from None
     try:
         contracts.assert_valid("seed", document)
     except ContractViolation as violation:
@@ -179,7 +185,7 @@ def _order(raw: dict[str, Any], items: list[Packed]) -> Packed:
 def read_seed_file(path: str | Path) -> Any:
     """The JSON document in ``path``; raise :class:`SeedError` when unreadable."""
     try:
-        return json.loads(Path(path).read_text("utf-8"))
+        return loads_strict(Path(path).read_text("utf-8"))
     except (OSError, ValueError) as problem:
         raise SeedError([("$", f"cannot read seed file {str(path)!r}: {problem}")]) from None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.context import EXTENSION_KEY, Emulator
-from mockserver.faults import normalise, remove_fault
+from mockserver.faults import normalise
 from mockserver.journal import matches, present
 from mockserver.seed import SeedError, build_seed, read_seed_file
 from pytest_plugin.entries import JournalEntry
@@ -222,10 +222,10 @@ class EmulatorHandle(ServiceView):
         return self._emulator.store.faults()
 
     def clear_faults(self) -> None:
-        self._emulator.store.update_faults(lambda faults: faults.clear())
+        self._emulator.clear_faults()
 
     def _remove_fault(self, fault_id: str) -> None:
-        self._emulator.store.update_faults(lambda faults: remove_fault(faults, fault_id))
+        self._emulator.clear_faults(fault_id)
 
     # -- journal ---------------------------------------------------------------------
 

@@ -411,6 +411,23 @@ CASES = [
 ]
 
 
+def journal_and_inspector_answer(client: FlaskClient) -> Any:
+    """Every page that shows the journal answers; returns the newest entry."""
+    journal = client.get("/_mock/requests")
+    assert journal.status_code == 200, journal.get_data(as_text=True)[:500]
+    json.loads(journal.get_data(as_text=True), parse_constant=_refuse)
+    for page in ("/_mock/", "/_mock/ui/fragment"):
+        shown = client.get(page)
+        assert shown.status_code == 200, f"{page}: {shown.get_data(as_text=True)[:500]}"
+    FIGURES["journal and inspector answered after every input"] += 1
+    entries = journal.get_json()["requests"]
+    return entries[-1] if entries else None
+
+
+def _refuse(name: str) -> Any:
+    raise AssertionError(f"the journal must be strict JSON, found {name}")
+
+
 def send(client: FlaskClient, case: Case) -> Any:
     headers = dict(case.headers)
     if case.content_type is not None:
@@ -432,7 +449,142 @@ def test_bad_input_gets_its_exact_answer(client: FlaskClient, case: Case) -> Non
     else:
         assert get_state(client) == before
         FIGURES["rejected bad inputs that left the state unchanged"] += 1
+    newest = journal_and_inspector_answer(client)
+    assert (newest["method"], newest["status"]) == ("PATCH", case.status)
+    assert_body_shown(newest, b"" if case.status == 413 else case.body)
+
+
+JOURNAL_BODY_LIMIT = 64 * 1024
+
+
+def assert_body_shown(entry: dict[str, Any], sent: bytes) -> None:
+    """The journal shows what was sent: as JSON when JSON carries it back, else as text, cut when long."""
+    if len(sent) > JOURNAL_BODY_LIMIT:
+        assert (entry["body_truncated"], entry["body_length"]) == (True, len(sent))
+        assert entry["body"] == sent[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace")
+        return
+    assert entry["body_truncated"] is False
+    text = sent.decode("utf-8", "replace")
+    if not text:
+        assert entry["body"] is None
+        return
+    try:
+        document = json.loads(text)
+        json.dumps(document, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        assert entry["body"] == text
+        return
+    assert entry["body"] in (document, text)
 
 
 def test_the_catalogue_names_are_unique() -> None:
     assert len({case.name for case in CASES}) == len(CASES)
+
+
+# -- poison bodies against every endpoint --------------------------------------------------------
+# Bodies a connector bug can send that once broke the journal or the inspector:
+# Python's json.dumps writes NaN and Infinity by default.
+POISON = {
+    "nan": b'{"orderitem_set": [{"id": 1, "status": NaN}], "username": NaN, "kind": NaN}',
+    "infinity": b'{"orderitem_set": [{"id": 1, "tracking_number": Infinity}], "password": -Infinity}',
+    "float-overflow": b'{"orderitem_set": [{"id": 1, "invoice_number": 1e400}], "username": 1e400, "delay_ms": 1e400}',
+    "lone-surrogate": b'{"orderitem_set": [{"id": 1, "tracking_number": "\\udc00"}], "username": "\\udc00"}',
+    "surrogate-key": b'{"orderitem_set": [{"id": 1, "\\ud800": "x"}], "\\udc00": 1}',
+    "nesting-1000": b"[" * 1000 + b"]" * 1000,
+    "nesting-200-parses": b'{"orderitem_set": ' + b"[" * 200 + b"]" * 200 + b"}",
+    "nesting-object-5000": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    "huge-integer": b'{"orderitem_set": [{"id": ' + b"9" * 5000 + b"}]}",
+    "invalid-utf8": b'{"username": "\xff\xfe", "password": "\xc3"}',
+    "nul-bytes": b'{"username": "a\\u0000b", "password": "\\u0000"}',
+}
+EMULATED_CALLS = [
+    ("PATCH", "/api/i1/order_items/bulk_status_update/"),
+    ("POST", "/api/i1/auth/login/"),
+    ("POST", "/api/v1/auth/login/"),
+    ("GET", "/api/i1/active_user/"),
+    ("GET", "/api/i1/order_items/"),
+    ("GET", "/api/i1/order_items/1/"),
+    ("PATCH", "/api/i1/order_items/1/"),
+    ("GET", "/api/i1/orders/1/"),
+    ("POST", "/api/i1/no_such_endpoint/"),
+    ("PATCH", "/api/i1/order_items/bulk_status_update"),
+]
+CONTROL_CALLS = [("POST", "/_mock/seed"), ("POST", "/_mock/faults"), ("POST", "/_mock/reset")]
+
+
+@pytest.mark.parametrize("poison", POISON, ids=list(POISON))
+@pytest.mark.parametrize(("method", "path"), EMULATED_CALLS, ids=[f"{m}-{p}" for m, p in EMULATED_CALLS])
+@pytest.mark.parametrize("fault", [None, "status=503"], ids=["answered", "fault"])
+def test_poison_body_on_the_emulated_api(
+    client: FlaskClient, method: str, path: str, poison: str, fault: str | None
+) -> None:
+    headers = {"Authorization": TOKEN_HEADER, "Content-Type": JSON}
+    if fault:
+        headers["X-Mock-Fault"] = fault
+    before = get_state(client)
+    response = client.open(path, method=method, data=POISON[poison], headers=headers)
+    FIGURES["bad inputs sent (catalogue rows x stores)"] += 1
+    FIGURES["5xx answers to bad inputs"] += response.status_code >= 500 and not fault
+    assert response.status_code < 500 or fault, response.get_data(as_text=True)[:300]
+    json.loads(response.get_data(as_text=True) or "null", parse_constant=_refuse)
+    accepted = response.status_code == 200 and method == "PATCH" and not fault
+    if not accepted:
+        assert get_state(client) == before
+        FIGURES["rejected bad inputs that left the state unchanged"] += 1
+    newest = journal_and_inspector_answer(client)
+    assert (newest["method"], newest["path"], newest["status"]) == (method, path, response.status_code)
+    sent = b"" if response.status_code == 301 and not fault else POISON[poison]
+    if "login" not in path:
+        assert_body_shown(newest, sent)
+
+
+@pytest.mark.parametrize("poison", POISON, ids=list(POISON))
+def test_poison_body_on_the_bulk_answers_as_drf(client: FlaskClient, poison: str) -> None:
+    """DRF's JSONParser: NaN and Infinity are parse errors; 1e400 is a float (CharField makes it 'inf')."""
+    headers = {"Authorization": TOKEN_HEADER, "Content-Type": JSON}
+    response = client.patch(BULK, data=POISON[poison], headers=headers)
+    expected = {
+        "nan": (400, {"detail": "JSON parse error - Out of range float values are not JSON compliant: 'NaN'"}),
+        "infinity": (
+            400,
+            {"detail": "JSON parse error - Out of range float values are not JSON compliant: 'Infinity'"},
+        ),
+        "float-overflow": (200, None),
+        "lone-surrogate": (
+            400,
+            item_error("1", {"tracking_number": ["Surrogate characters are not allowed: U+DC00."]}),
+        ),
+        "surrogate-key": (200, None),
+        "nesting-1000": (400, {"detail": "JSON parse error - maximum nesting depth exceeded"}),
+        "nesting-200-parses": (
+            400,
+            [*item_error("None", {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})],
+        ),
+        "nesting-object-5000": (400, {"detail": "JSON parse error - maximum nesting depth exceeded"}),
+        "huge-integer": (400, parse_error(POISON["huge-integer"])),
+        "invalid-utf8": (400, parse_error(POISON["invalid-utf8"])),
+        "nul-bytes": (400, {"orderitem_set": ["This field is required."]}),
+    }[poison]
+    assert response.status_code == expected[0], response.get_data(as_text=True)[:300]
+    if expected[1] is not None:
+        assert response.get_json() == expected[1]
+    if poison == "float-overflow":
+        assert response.get_json()[0]["invoice_number"] == "inf"
+
+
+@pytest.mark.parametrize("poison", POISON, ids=list(POISON))
+@pytest.mark.parametrize(("method", "path"), CONTROL_CALLS, ids=[p for _, p in CONTROL_CALLS])
+def test_poison_body_on_the_control_api(client: FlaskClient, method: str, path: str, poison: str) -> None:
+    """Control bodies must come back out as JSON (state, faults): what cannot is a 400, never a 500."""
+    before = (get_state(client), client.get("/_mock/faults").get_json())
+    response = client.open(path, method=method, data=POISON[poison], headers={"Content-Type": JSON})
+    FIGURES["bad inputs sent (catalogue rows x stores)"] += 1
+    FIGURES["5xx answers to bad inputs"] += response.status_code >= 500
+    if path == "/_mock/reset":
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400, response.get_data(as_text=True)[:300]
+        assert (get_state(client), client.get("/_mock/faults").get_json()) == before
+        FIGURES["rejected bad inputs that left the state unchanged"] += 1
+    assert client.get("/_mock/state").status_code == 200
+    journal_and_inspector_answer(client)

@@ -161,6 +161,61 @@ def test_serve_refuses_a_bad_fault_profile(tmp_path: Path) -> None:
     assert "$.status" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--admin-token", ""], {}),
+        (["--admin-token", "   "], {}),
+        ([], {"OMNITRON_MOCK_ADMIN_TOKEN": ""}),
+    ],
+    ids=["empty-flag", "blank-flag", "empty-environment-variable"],
+)
+def test_serve_refuses_an_empty_admin_token(args: list[str], env: dict[str, str]) -> None:
+    result = run_cli("serve", "--port", "0", *args, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("omnitron-mock: the admin token is empty")
+    assert "OMNITRON_MOCK_ADMIN_TOKEN" in result.stderr and "--admin-token" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_banner_says_whether_the_control_api_is_protected() -> None:
+    with serving() as (base, banner):
+        assert any(line.startswith("  control API open: anyone who can reach this port") for line in banner)
+        assert HTTP.post(f"{base}/_mock/reset", timeout=10).status_code == 200
+    with serving("--admin-token", "s3cret") as (base, banner):
+        assert "  control API protected by admin token" in banner
+        assert not any("control API open" in line for line in banner)
+        assert HTTP.post(f"{base}/_mock/reset", timeout=10).status_code == 401
+        reset = HTTP.post(f"{base}/_mock/reset", headers={"X-Mock-Admin-Token": "s3cret"}, timeout=10)
+        assert reset.status_code == 200
+
+
+def test_serve_help_names_each_new_flag_with_its_variable() -> None:
+    text = " ".join(run_cli("serve", "--help").stdout.split())
+    for flag, variable in [
+        ("--workers", "OMNITRON_MOCK_WORKERS"),
+        ("--connection-limit", "OMNITRON_MOCK_CONNECTION_LIMIT"),
+        ("--trusted-proxy", "OMNITRON_MOCK_TRUSTED_PROXY"),
+        ("--allowed-host", "OMNITRON_MOCK_ALLOWED_HOSTS"),
+    ]:
+        assert flag in text and variable in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--connection-limit", "0"], "must be at least 1"),
+        (["--workers", "0"], "must be at least 1"),
+    ],
+    ids=["zero-connection-limit", "zero-workers"],
+)
+def test_serve_refuses_bad_server_flags(args: list[str], message: str) -> None:
+    result = run_cli("serve", "--port", "0", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
 def test_validate_accepts_a_valid_file(tmp_path: Path) -> None:
     body = tmp_path / "body.json"
     body.write_text(json.dumps({"orderitem_set": [{"id": 1, "status": "450"}]}))

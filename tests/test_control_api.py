@@ -122,9 +122,7 @@ def test_seed_needs_a_json_body(client: FlaskClient, state: Any, data: str, deta
     assert state() == before
 
 
-def test_journal_names_every_header_however_many_kinds_clients_send(
-    client: FlaskClient, auth: dict[str, str]
-) -> None:
+def test_journal_names_every_header_however_many_kinds_clients_send(client: FlaskClient, auth: dict[str, str]) -> None:
     # More distinct header names than the server remembers between requests.
     for number in range(1100):
         client.get("/api/i1/orders/1/", headers={**auth, f"X-Trace-{number}": str(number)})

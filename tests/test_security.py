@@ -100,3 +100,11 @@ def test_body_size_is_checked_before_parsing(client: FlaskClient) -> None:
         headers={"Authorization": f"Token {DEV_TOKEN}", "Content-Type": "application/json"},
     )
     assert (response.status_code, response.get_json()) == (413, {"detail": "Request body too large."})
+
+
+@pytest.mark.parametrize("token", ["", "   "])
+def test_an_empty_admin_token_is_refused_not_ignored(token: str) -> None:
+    with pytest.raises(ValueError, match=r"admin token is empty.*OMNITRON_MOCK_ADMIN_TOKEN"):
+        Settings(admin_token=token)
+    with pytest.raises(ValueError, match=r"admin token is empty"):
+        Settings.from_env({"OMNITRON_MOCK_ADMIN_TOKEN": token})

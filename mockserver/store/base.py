@@ -36,6 +36,16 @@ class SeedData:
     faults: list[Row] = field(default_factory=list)
 
 
+DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
+
+
+def journal_entry_size(entry: Row) -> int:
+    """About how many bytes a journal entry holds, for the journal's byte budget."""
+    headers = sum(len(name) + len(value) for name, value in entry.get("headers", {}).items())
+    texts = sum(len(entry.get(name) or "") for name in ("path", "query", "body", "response"))
+    return 256 + headers + texts
+
+
 # The fields of a stored item that the bulk rules decide on.
 ITEM_STATE_FIELDS = ("id", "order", "status", "tracking_number")
 
@@ -116,6 +126,12 @@ class Store(Protocol):
         """Journal entries, oldest first."""
         ...
 
+    def recent_requests(self, limit: int, before_id: int | None = None) -> list[Row]:
+        """The newest journal entries first, at most ``limit`` of them; only
+        those numbered below ``before_id`` when given (the next page of a
+        listing). The same entries as :meth:`requests`, without reading them all."""
+        ...
+
     def clear_requests(self) -> None: ...
 
     def faults(self) -> list[Row]:
@@ -125,6 +141,14 @@ class Store(Protocol):
     def update_faults(self, change: Callable[[list[Row]], T]) -> T:
         """Run ``change`` on the fault list and save what it leaves, atomically
         (several processes may count uses of one fault)."""
+        ...
+
+    def fault_clears(self) -> int:
+        """How often faults were cleared or deleted (or the store reset), by any process."""
+        ...
+
+    def count_fault_clear(self) -> None:
+        """Add one to :meth:`fault_clears`."""
         ...
 
     def iter_items(self) -> Iterator[Row]:

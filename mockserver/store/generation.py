@@ -32,6 +32,6 @@ class SharedCounter:
     def value(self) -> int:
         return int.from_bytes(self._map[:_SIZE], "little")
 
-    def increment(self) -> None:
-        """Callers hold the store's write lock, so increments never race."""
-        self._map[:_SIZE] = ((self.value + 1) % 2**64).to_bytes(_SIZE, "little")
+    def set(self, value: int) -> None:
+        """Callers hold the store's write lock, so writes never race."""
+        self._map[:_SIZE] = (value % 2**64).to_bytes(_SIZE, "little")

@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from mockserver.jsonio import dumps
 from mockserver.rows import ITEM_FIELDS, Packed, packed_id, packed_order, unpack_item, unpack_order
-from mockserver.store.base import ITEM_STATE_FIELDS, Row, SeedData, T
+from mockserver.store.base import DEFAULT_JOURNAL_BYTES, ITEM_STATE_FIELDS, Row, SeedData, T, journal_entry_size
 
 _PACKED_STATE = itemgetter(*(ITEM_FIELDS.index(name) for name in ITEM_STATE_FIELDS))
 _ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
@@ -64,17 +64,22 @@ class MemoryStore:
     startup rows instead of copying them.
     """
 
-    def __init__(self, journal_limit: int = 10_000) -> None:
+    def __init__(self, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
         self._lock = threading.RLock()
         self._users: dict[str, Row] = {}
         self._tokens: dict[bytes, Row] = {}
         self._orders: dict[int, Packed] = {}
         self._items: dict[int, Packed | Row] = {}
         self._order_item_ids: dict[int, list[int]] = {}
-        self._journal: deque[Row] = deque(maxlen=journal_limit)
+        self._journal: deque[Row] = deque()
+        self._journal_sizes: deque[int] = deque()
+        self._journal_size = 0
+        self._journal_limit = journal_limit
+        self._journal_bytes = journal_bytes
         self._journal_counter = 0
         self._startup = SeedData()
         self._faults: list[Row] = []
+        self._fault_clears = 0
 
     def initialize(self, seed: SeedData) -> None:
         # Memory starts empty every time: the seed always loads. Packed rows
@@ -85,7 +90,7 @@ class MemoryStore:
     def reset(self) -> None:
         with self._lock:
             self.load(self._startup, replace=True)
-            self._journal.clear()
+            self._clear_journal()
             self._faults = copy.deepcopy(self._startup.faults)
 
     @contextmanager
@@ -192,16 +197,50 @@ class MemoryStore:
         with self._lock:
             return change(self._faults)
 
+    def fault_clears(self) -> int:
+        return self._fault_clears
+
+    def count_fault_clear(self) -> None:
+        with self._lock:
+            self._fault_clears += 1
+
     def append_request(self, entry: Row) -> None:
         with self._lock:
             self._journal_counter += 1
             entry["id"] = self._journal_counter
+            size = journal_entry_size(entry)
             self._journal.append(entry)
+            self._journal_sizes.append(size)
+            self._journal_size += size
+            # The oldest go first; the newest entry stays even when it alone is over budget.
+            while len(self._journal) > 1 and (
+                len(self._journal) > self._journal_limit or self._journal_size > self._journal_bytes
+            ):
+                self._journal.popleft()
+                self._journal_size -= self._journal_sizes.popleft()
 
     def requests(self) -> list[Row]:
         with self._lock:
             return list(self._journal)
 
+    def recent_requests(self, limit: int, before_id: int | None = None) -> list[Row]:
+        found: list[Row] = []
+        if limit <= 0:
+            return found
+        with self._lock:
+            # Ids grow along the deque: walk back from the newest, past those at or after before_id.
+            for entry in reversed(self._journal):
+                if before_id is None or entry["id"] < before_id:
+                    found.append(entry)
+                    if len(found) == limit:
+                        break
+        return found
+
+    def _clear_journal(self) -> None:
+        self._journal.clear()
+        self._journal_sizes.clear()
+        self._journal_size = 0
+
     def clear_requests(self) -> None:
         with self._lock:
-            self._journal.clear()
+            self._clear_journal()

@@ -5,6 +5,10 @@ WAL mode lets readers run beside the one writer. Every write is a
 database's write lock from its first read to its commit: bulks from several
 processes never interleave and no update is lost. Rows are JSON documents in
 wire shape, as in the memory store.
+
+``synchronous = NORMAL`` is SQLite's setting for WAL: an operating-system
+crash or power loss may lose the newest commits but never corrupts the file,
+and commits wait for no fsync (only checkpoints do).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mockserver.rows import packed_id, packed_order, unpack_item, unpack_order
-from mockserver.store.base import Row, SeedData, T
+from mockserver.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T
 from mockserver.store.generation import SharedCounter
 from mockserver.store.memory import token_digest
 
@@ -35,9 +39,23 @@ CREATE INDEX IF NOT EXISTS items_by_order ON items (order_id, id);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 """
 _BUSY_TIMEOUT_MS = 30_000
+# Module-level so that bench/sqlite_sync.py can compare it with OFF.
+_SYNCHRONOUS = "NORMAL"
+# PRAGMA auto_vacuum: free pages can be given back to the file system on demand.
+_INCREMENTAL = 2
+# SQLite's primary result codes for a damaged file and for one that is no database.
+_DAMAGED_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# How many of quick_check's findings a refusal quotes.
+_PROBLEMS_SHOWN = 3
 # The journal is cut back to its limit every this many entries; reads never
 # return more than the limit.
 _TRIM_EVERY = 64
+# Drops the oldest entries until the rest fit the byte budget; the newest always stays.
+_TRIM_TO_BUDGET = """
+DELETE FROM journal WHERE id < ? AND id <= (
+    SELECT id FROM (SELECT id, SUM(LENGTH(data)) OVER (ORDER BY id DESC) AS kept FROM journal)
+    WHERE kept > ? ORDER BY id DESC LIMIT 1)
+"""
 # SQLite caps the number of "?" in one statement; stay well below every build's limit.
 _IDS_PER_QUERY = 500
 _ITEM_STATES = (
@@ -47,6 +65,7 @@ _ITEM_STATES = (
 
 
 _INT64 = range(-(2**63), 2**63)
+_MAX_ID = 2**63 - 1
 
 
 def _storable(key: int | None) -> bool:
@@ -91,6 +110,22 @@ class _SQLiteTransaction:
         return [texts[item_id] for item_id, _ in changes]
 
 
+class DamagedDatabase(ValueError):
+    """The state file is damaged or is not a SQLite database."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"{path} is damaged or is not a SQLite database ({problem}); to start fresh, move it away "
+            f"(or delete it) together with {path}-wal and {path}-shm if they exist"
+        )
+        self.path = path
+
+
+def _damaged(problem: sqlite3.DatabaseError) -> bool:
+    # The primary code is the low byte of the extended one.
+    return (getattr(problem, "sqlite_errorcode", None) or 0) & 0xFF in _DAMAGED_CODES
+
+
 @dataclass(frozen=True)
 class _CachedSettings:
     version: int
@@ -102,16 +137,60 @@ class SQLiteStore:
     """State in a SQLite file; safe across threads and processes (one
     connection per thread and process)."""
 
-    def __init__(self, path: str | Path, journal_limit: int = 10_000) -> None:
+    def __init__(
+        self, path: str | Path, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES
+    ) -> None:
+        """Open (or create) the database at ``path``; raise :class:`DamagedDatabase`
+        when the file fails SQLite's quick check."""
         self.path = str(path)
         self._journal_limit = journal_limit
+        self._journal_bytes = journal_bytes
+        # Bytes this process journalled since it last trimmed to the byte budget.
+        self._journalled_since_trim = 0
         self._local = threading.local()
-        connection = self._connection()
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.executescript(_SCHEMA)
-        # Bumped by every write to users or faults, in any process sharing the file.
+        try:
+            try:
+                self._open(self._connection())
+            except sqlite3.DatabaseError as problem:
+                if _damaged(problem):
+                    raise DamagedDatabase(self.path, str(problem)) from None
+                raise
+        except BaseException:
+            connection = getattr(self._local, "connection", None)
+            if connection is not None:
+                connection.close()
+                self._local.connection = None
+            raise
+        # The database's settings generation as last written, in every process
+        # sharing the file; a cache hit reads it without a query.
         self._settings_version = SharedCounter(self.path + ".lock")
         self._cached_settings: _CachedSettings | None = None
+
+    def _open(self, connection: sqlite3.Connection) -> None:
+        # Before anything writes: damage found later would surface as a 500 on
+        # some request, or spread through a VACUUM.
+        found = [row[0] for row in connection.execute("PRAGMA quick_check")]
+        if found != ["ok"]:
+            problems = [line for text in found for line in text.splitlines() if not line.startswith("***")]
+            more = len(problems) - _PROBLEMS_SHOWN
+            shown = "; ".join(problems[:_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+            raise DamagedDatabase(self.path, shown)
+        # Under the write lock: workers starting together must not convert or
+        # create the schema at the same time.
+        descriptor = self._lock_file()
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+                # A new file takes the setting as it is (it must come before WAL
+                # mode and the first table); a file from an older version only
+                # through a VACUUM, which rebuilds it once.
+                connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+                    connection.execute("VACUUM")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(_SCHEMA)
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     # -- connections and transactions -----------------------------------------------------
 
@@ -120,8 +199,13 @@ class SQLiteStore:
         connection = getattr(self._local, "connection", None)
         if connection is None or self._local.pid != os.getpid():
             connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA synchronous = OFF")
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                # Reads the file's header: the first statement to fail on a file that is no database.
+                connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS}")
+            except BaseException:
+                connection.close()
+                raise
             self._local.connection = connection
             self._local.pid = os.getpid()
         return connection
@@ -134,7 +218,10 @@ class SQLiteStore:
         return descriptor
 
     @contextmanager
-    def _write(self, changes_settings: bool = False) -> Iterator[sqlite3.Connection]:
+    def _write(self, changes_settings: bool = False, shrink: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction. ``changes_settings``: the block may change users
+        or faults. ``shrink``: the block frees many pages; give them back to the
+        file system after the commit."""
         # Writers queue on a file lock: the kernel wakes the next one the moment
         # the lock is free, where SQLite's busy handler sleeps a millisecond or
         # more between tries. BEGIN IMMEDIATE then finds the database free.
@@ -144,30 +231,60 @@ class SQLiteStore:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             connection.execute("BEGIN IMMEDIATE")
+            self._local.settings_write = changes_settings
             try:
                 yield connection
+                if changes_settings:
+                    self._next_settings_generation(connection)
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
-            if changes_settings:
-                self._settings_version.increment()
+            finally:
+                self._local.settings_write = False
+            if shrink:
+                # Neither statement does its work inside a transaction:
+                # Python's execute() steps incremental_vacuum once (one page),
+                # and a checkpoint cannot pass this connection's own snapshot.
+                connection.executescript("PRAGMA incremental_vacuum")
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
 
+    def _next_settings_generation(self, connection: sqlite3.Connection) -> None:
+        # Numbered inside the transaction, the counter set before COMMIT: a
+        # process killed anywhere in between leaves no other worker on a stale
+        # cache. A counter ahead of the database (a writer killed before its
+        # COMMIT) costs re-reads until this max() moves both past it.
+        stored = connection.execute("SELECT value FROM meta WHERE key = 'settings_generation'").fetchone()
+        generation = max(int(stored[0]) if stored else 0, self._settings_version.value) + 1
+        connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings_generation', ?)", (str(generation),)
+        )
+        self._settings_version.set(generation)
+
     def _settings(self) -> _CachedSettings:
         """Users and faults, read again only after some process changed them."""
-        version = self._settings_version.value
         cached = self._cached_settings
-        if cached is None or cached.version != version:
-            with self._read() as connection:
-                users = {
-                    digest: json.loads(data)
-                    for digest, data in connection.execute("SELECT token_digest, data FROM users")
-                }
-                found = connection.execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
-            cached = self._cached_settings = _CachedSettings(version, users, found[0] if found else "[]")
-        return cached
+        in_settings_write = getattr(self._local, "settings_write", False)
+        if cached is not None and not in_settings_write and cached.version == self._settings_version.value:
+            return cached
+        with self._read() as connection:
+            users = {
+                digest: json.loads(data) for digest, data in connection.execute("SELECT token_digest, data FROM users")
+            }
+            meta = dict(
+                connection.execute("SELECT key, value FROM meta WHERE key IN ('faults', 'settings_generation')")
+            )
+        # Versioned by the generation of the snapshot read, not by the counter:
+        # a counter bumped by a write not yet committed then still differs, and
+        # the next call reads again.
+        fresh = _CachedSettings(int(meta.get("settings_generation", 0)), users, meta.get("faults", "[]"))
+        if not in_settings_write:
+            # What a settings write reads may never commit: it is not kept.
+            self._cached_settings = fresh
+        return fresh
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -266,7 +383,7 @@ class SQLiteStore:
                 connection.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
 
     def reset(self) -> None:
-        with self._write(changes_settings=True) as connection:
+        with self._write(changes_settings=True, shrink=True) as connection:
             stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
             self._restore(connection, SeedData(**json.loads(stored[0])) if stored else SeedData())
 
@@ -318,6 +435,17 @@ class SQLiteStore:
             connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(faults),))
         return result
 
+    def fault_clears(self) -> int:
+        found = self._connection().execute("SELECT value FROM meta WHERE key = 'fault_clears'").fetchone()
+        return int(found[0]) if found else 0
+
+    def count_fault_clear(self) -> None:
+        with self._write() as connection:
+            connection.execute(
+                "INSERT INTO meta (key, value) VALUES ('fault_clears', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
     # -- journal ----------------------------------------------------------------------------
 
     def append_request(self, entry: Row) -> None:
@@ -327,10 +455,17 @@ class SQLiteStore:
             self._insert_request(connection, entry, data)
 
     def _insert_request(self, connection: sqlite3.Connection, entry: Row, data: str | None = None) -> None:
-        entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data or _dumps(entry),)).lastrowid
-        # Trimming on every insert would double the statements of the hot path.
+        data = data or _dumps(entry)
+        entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
+        # Trimming on every insert would double the statements of the hot path:
+        # trim every so many entries, or sooner when big entries arrive.
+        self._journalled_since_trim += len(data)
         if entry_id % _TRIM_EVERY == 0:
             connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
+        # The byte count reads every entry: run it once per sixteenth of the budget.
+        if self._journalled_since_trim > self._journal_bytes // 16:
+            connection.execute(_TRIM_TO_BUDGET, (entry_id, self._journal_bytes))
+            self._journalled_since_trim = 0
         entry["id"] = entry_id
 
     def requests(self) -> list[Row]:
@@ -344,6 +479,21 @@ class SQLiteStore:
         )
         return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
 
+    def recent_requests(self, limit: int, before_id: int | None = None) -> list[Row]:
+        if limit <= 0:
+            return []
+        before = _MAX_ID if before_id is None else max(min(before_id, _MAX_ID), 0)
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT id, data FROM journal WHERE id < ? AND id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?"
+                " ORDER BY id DESC LIMIT ?",
+                (before, self._journal_limit, min(limit, _MAX_ID)),
+            )
+            .fetchall()
+        )
+        return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
+
     def clear_requests(self) -> None:
-        with self._write() as connection:
+        with self._write(shrink=True) as connection:
             connection.execute("DELETE FROM journal")

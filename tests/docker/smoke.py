@@ -6,9 +6,11 @@ Starts a Docker engine when none answers (root: installs docker.io with apt
 if needed), builds a Debian base image with debootstrap when the Dockerfile's
 default base is not present locally (image registries are never contacted:
 nothing is pulled or pushed), builds the project image, runs it with
-``--network host`` on a free port, and checks login, a bulk update, an error
-and a restart that keeps the state (the /data volume). Everything it started
-(containers, volume, engine) it stops again. Exit status 0 means all held.
+``--network host`` on a free port, and checks login, a bulk update, an error,
+that 50 slow clients (slowloris) leave it answering, that it ignores
+X-Forwarded-* headers by default, and a restart that keeps the state (the
+/data volume). Everything it started (containers, volume, engine) it stops
+again. Exit status 0 means all held.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -214,7 +217,7 @@ def start_container(name: str, volume: str, port: int) -> str:
         "--network",
         "host",
         "--env",
-        f"PORT={port}",
+        f"OMNITRON_MOCK_PORT={port}",
         "--volume",
         f"{volume}:/data",
         "--health-interval",
@@ -247,6 +250,72 @@ def check_service(url: str) -> None:
     )
 
 
+SLOW_CLIENTS = 50
+
+
+def check_slow_clients(url: str, port: int) -> None:
+    """50 connections sending a request one header line a second must not stop
+    health checks or API calls (two gunicorn sync workers stopped at two)."""
+    connections = []
+    stop = threading.Event()
+    progress = threading.Condition()
+    rounds = [0]
+
+    def pace() -> None:
+        for round_ in range(120):
+            if stop.wait(1.0):  # the pace of a slow client
+                return
+            for connection in connections:
+                with contextlib.suppress(OSError):
+                    connection.sendall(f"X-Slow-{round_}: still typing\r\n".encode())
+            with progress:
+                rounds[0] = round_ + 1
+                progress.notify_all()
+
+    pacer = threading.Thread(target=pace, daemon=True)
+    try:
+        for _ in range(SLOW_CLIENTS):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+            connection.sendall(f"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
+            connections.append(connection)
+        pacer.start()
+        for _ in range(3):
+            status, _ = http("GET", f"{url}/_mock/health", token=None)
+            expect(status == 200, f"health with {SLOW_CLIENTS} slow clients: {status}")
+            status, body = http("GET", f"{url}/api/i1/active_user/")
+            expect(status == 200 and body["username"] == "mock-user", f"API with slow clients: {status} {body}")
+            with progress:
+                # Checked again once every slow client has sent one more line.
+                seen = rounds[0]
+                expect(progress.wait_for(lambda seen=seen: rounds[0] > seen, timeout=30), "the slow clients stalled")
+    finally:
+        stop.set()
+        if pacer.is_alive():
+            pacer.join(timeout=10)
+        for connection in connections:
+            connection.close()
+
+
+def check_forwarded_headers_ignored(url: str) -> None:
+    request = urllib.request.Request(
+        f"{url}/api/i1/active_user",
+        headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        opener.open(request, timeout=10)
+        raise AssertionError("expected a 301 for the missing slash")
+    except urllib.error.HTTPError as error:
+        location = error.headers.get("Location", "")
+        expect(error.code == 301, f"missing slash: {error.code}")
+        expect("evil.example" not in location and not location.startswith("https"), f"Location {location}")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def check_state_kept(url: str, when: str) -> None:
     status, item = http("GET", f"{url}/api/i1/order_items/2/")
     expect(status == 200 and item["tracking_number"] == "TR123123", f"{when}: item 2 is {status} {item}")
@@ -270,7 +339,14 @@ def main() -> int:
             log(f"container {container[:12]} on {url}")
             wait_until("the container to answer", lambda: answers(url))
             check_service(url)
+            check_slow_clients(url, port)
+            log(f"health and API answered with {SLOW_CLIENTS} slow clients connected")
+            check_forwarded_headers_ignored(url)
             expect(docker("exec", names[0], "id", "-u").strip() == "10001", "the service must not run as root")
+            imported = subprocess.run(
+                ["docker", "exec", names[0], "python", "-c", "import gunicorn"], capture_output=True, timeout=60
+            )
+            expect(imported.returncode != 0, "gunicorn must not be installed in the image")
             wait_until(
                 "the health check to pass",
                 lambda: docker("inspect", "--format", "{{.State.Health.Status}}", names[0]).strip() == "healthy",
