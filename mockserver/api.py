@@ -135,10 +135,17 @@ def _bulk_reply(outcome: BulkOutcome) -> Reply:
     return Reply(200, f"[{','.join(outcome.updated)}]")
 
 
+# A primary key is a signed 64-bit column: a longer id names no row.
+_LARGEST_ID = 2**63 - 1
+
+
 def _path_id(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(_LARGEST_ID)):
         raise errors.not_found()
-    return int(raw)
+    value = int(raw)
+    if value > _LARGEST_ID:
+        raise errors.not_found()
+    return value
 
 
 def order_item_detail(call: Call, _user: Row, item_id: str) -> Reply:

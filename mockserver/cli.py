@@ -19,14 +19,21 @@ from mockserver.config import ENV_PREFIX, Settings, UserSpec, env_users, env_val
 from mockserver.faults import FaultError, read_fault_profile
 from mockserver.hosts import allowed_hosts_for
 from mockserver.seed import SeedError, generate_seed_document, read_seed_file
+from mockserver.serving import (
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_THREADS,
+    HTTPServer,
+    listening_socket,
+    raise_keyboard_interrupt,
+    run_workers,
+    socket_url,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-# serving.DEFAULT_CONNECTION_LIMIT, repeated so that --help need not import waitress.
-DEFAULT_CONNECTION_LIMIT = 1000
 
 
 def _port(text: str) -> int:
@@ -81,11 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin-token",
         metavar="TOKEN",
-        help=f"require this X-Mock-Admin-Token on the control API (env {ENV_PREFIX}ADMIN_TOKEN)",
+        help=(
+            f"require this X-Mock-Admin-Token on the control API; printable ASCII (env {ENV_PREFIX}ADMIN_TOKEN, "
+            "which the flag overrides)"
+        ),
     )
     serve.add_argument("--db", metavar="PATH", help=f"keep state in this SQLite file (env {ENV_PREFIX}DB)")
     serve.add_argument(
-        "--threads", type=_positive, help=f"worker threads per process (env {ENV_PREFIX}THREADS, default 8)"
+        "--threads",
+        type=_positive,
+        help=f"worker threads per process (env {ENV_PREFIX}THREADS, default {DEFAULT_THREADS})",
     )
     serve.add_argument(
         "--workers",
@@ -143,7 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve_settings(args: argparse.Namespace, host: str) -> Settings:
-    settings = Settings.from_env()
+    environ = dict(os.environ)
+    if args.admin_token is not None:
+        # The flag wins: the variable is not read, so an empty one does not
+        # stop a start that names its token.
+        environ.pop(ENV_PREFIX + "ADMIN_TOKEN", None)
+    settings = Settings.from_env(environ)
     changes: dict[str, Any] = {}
     if args.strict:
         changes["strict"] = True
@@ -168,14 +185,8 @@ def _positive_setting(raw: str | None, name: str, default: int) -> int:
     return parse_positive_int(raw or str(default), ENV_PREFIX + name)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    # docker stop and process managers send SIGTERM: leave the loop as Ctrl-C does.
-    raise KeyboardInterrupt
-
-
 def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
-    from mockserver.serving import DEFAULT_THREADS, HTTPServer, listening_socket, run_workers, socket_url
 
     host = args.host or env_value("HOST") or DEFAULT_HOST
     port = args.port if args.port is not None else _port(env_value("PORT") or str(DEFAULT_PORT))
@@ -212,7 +223,7 @@ def serve(args: argparse.Namespace) -> int:
     if workers == 1:
         server = HTTPServer(app, host=host, port=port, **server_options)
         print(_banner(server.url, app, settings, workers), flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
         return 0

@@ -54,11 +54,8 @@ class Settings:
     journal_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        if self.admin_token is not None and not self.admin_token.strip():
-            # An empty token would silently leave the control API open.
-            raise ValueError(
-                f"the admin token is empty: give --admin-token or {ENV_PREFIX}ADMIN_TOKEN a value, or leave it unset"
-            )
+        if self.admin_token is not None:
+            check_admin_token(self.admin_token)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,8 +88,29 @@ class Settings:
         if (raw := (os.environ if environ is None else environ).get(ENV_PREFIX + "ADMIN_TOKEN")) is not None:
             values["admin_token"] = raw
         if (raw := get("ALLOWED_HOSTS")) is not None:
-            values["allowed_hosts"] = parse_list(raw)
+            # The CLI's --allowed-host names go through the same function.
+            from mockserver.hosts import configured_hosts
+
+            values["allowed_hosts"] = configured_hosts(parse_list(raw))
         return cls(**values)  # type: ignore[arg-type]
+
+
+def check_admin_token(token: str) -> None:
+    """Refuse an admin token that would leave the control API open or lock everyone out.
+
+    An empty token would silently leave it open. The token travels in an
+    HTTP header, which carries ASCII byte for byte: a token with other
+    characters (``tökén``), control characters, or spaces at its ends (which
+    servers strip from header values) could be set but never matched.
+    """
+    where = f"give --admin-token or {ENV_PREFIX}ADMIN_TOKEN"
+    if not token.strip():
+        raise ValueError(f"the admin token is empty: {where} a value, or leave it unset")
+    if not (token.isascii() and token.isprintable()) or token != token.strip():
+        raise ValueError(
+            "the admin token must be printable ASCII (letters, digits, punctuation; spaces inside only), "
+            f"as HTTP headers carry it: {where} another value"
+        )
 
 
 def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:

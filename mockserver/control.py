@@ -23,6 +23,8 @@ ADMIN_HEADER = "X-Mock-Admin-Token"
 
 
 ADMIN_COOKIE = "omnitron_mock_admin"
+# More digits than any status has, and far fewer than int() refuses to read.
+_MAX_STATUS_DIGITS = 10
 
 
 def admin_problem() -> APIError | None:
@@ -37,7 +39,9 @@ def admin_problem() -> APIError | None:
     given = request.headers.get(ADMIN_HEADER) or request.cookies.get(ADMIN_COOKIE)
     if given is None:
         return APIError(401, {"detail": f"The control API needs the {ADMIN_HEADER} header."})
-    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+    # Settings admit printable ASCII tokens only (what a header carries byte for
+    # byte); anything else a client sends, in a header or a cookie, is not it.
+    if not given.isascii() or not hmac.compare_digest(given.encode("ascii"), expected.encode("ascii")):
         return APIError(403, {"detail": "Invalid admin token."})
     return None
 
@@ -75,18 +79,23 @@ def _raw_json_body() -> bytes | None:
     """The body, unparsed, or None when there is none.
 
     A body must say it is JSON: a browser page can send a form or
-    ``text/plain`` to any site without asking first, but not JSON.
+    ``text/plain`` to any site without asking first, but not JSON. A call
+    that names another type is refused even when its body is empty (an
+    empty form is still a form); one without a body needs no type.
     """
     limit = emulator().settings.max_control_body_bytes
     if (request.content_length or 0) > limit:
         raise errors.payload_too_large()
+    content_type = request.content_type
+    if content_type and not is_json_media_type(content_type):
+        raise errors.unsupported_media_type(content_type)
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise errors.payload_too_large()
     if not raw.strip():
         return None
-    if not is_json_media_type(request.content_type):
-        raise errors.unsupported_media_type(request.content_type or "")
+    if not is_json_media_type(content_type):
+        raise errors.unsupported_media_type(content_type or "")
     return raw
 
 
@@ -157,18 +166,23 @@ def delete_fault(fault_id: str) -> Response:
     return Response(status=204)
 
 
+def _status_code(text: str) -> int:
+    """A ``?status=`` filter: ASCII digits only (``str.isdigit`` takes "²" and
+    other digits ``int`` refuses or reads differently), and few of them."""
+    if not (0 < len(text) <= _MAX_STATUS_DIGITS and text.isascii() and text.isdigit()):
+        raise APIError(400, {"detail": "status must be an HTTP status code: digits 0-9 only, such as 200."})
+    return int(text)
+
+
 @blueprint.get("/requests")
 def list_requests() -> Response:
     state = emulator()
     status_text = request.args.get("status")
-    if status_text is not None and not status_text.isdigit():
-        raise APIError(400, {"detail": "status must be a whole number."})
+    status = None if status_text is None else _status_code(status_text)
     entries = [
         present(entry, state.contracts)
         for entry in state.store.requests()
-        if matches(
-            entry, request.args.get("method"), request.args.get("path"), int(status_text) if status_text else None
-        )
+        if matches(entry, request.args.get("method"), request.args.get("path"), status)
     ]
     return json_response({"count": len(entries), "requests": entries})
 

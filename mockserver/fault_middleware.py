@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
+from werkzeug.wsgi import get_input_stream
+
 from mockserver import journal
 from mockserver.api import PREFIXES, request_contract_for
 from mockserver.context import Emulator
@@ -35,11 +37,16 @@ FAULT_NOTE = "omnitron_mock.fault"
 # context manager; while a delayed request waits inside it, the server keeps a
 # thread free for everyone else. CLIENT_GONE_HOOK: a callable telling whether
 # the client has closed its connection, so the wait can end early.
+# STOPPING_HOOK: a callable telling whether the server is stopping; the wait
+# then ends at once and the request goes unanswered (:class:`ServerStopping`).
 PARK_HOOK = "omnitron_mock.park"
+CLIENT_GONE_HOOK = "omnitron_mock.client_gone"
+STOPPING_HOOK = "omnitron_mock.stopping"
 # The contract's cap on one delay, also applied to the sum of several.
 MAX_DELAY_SECONDS = 600.0
+# How often a wait looks at what ends it early: a clear in another process,
+# a client that left, a server stopping. A clear in this process wakes it at once.
 _POLL_SECONDS = 0.1
-CLIENT_GONE_HOOK = "omnitron_mock.client_gone"
 _HEADER_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
@@ -50,6 +57,11 @@ class ConnectionDropped(Exception):
 
 class ClientGaveUp(Exception):
     """Raised by a sleep hook when the client's timeout ends the wait first."""
+
+
+class ServerStopping(Exception):
+    """Raised when the server stops while a request waits out a latency fault:
+    servers close the connection unanswered."""
 
 
 class FaultMiddleware:
@@ -63,7 +75,7 @@ class FaultMiddleware:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
             return self._serve(environ, start_response)
-        except (ConnectionDropped, ClientGaveUp):
+        except (ConnectionDropped, ClientGaveUp, ServerStopping):
             raise
         except Exception as error:
             # As in the app: clients get DRF's generic message, the log gets the rest.
@@ -79,6 +91,9 @@ class FaultMiddleware:
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        # Counted before the plan picks its faults: a clear that lands between
+        # planning and waiting still cuts the wait short.
+        clears = self.emulator.store.fault_clears()
         try:
             plan = self._plan(header, method, path)
         except FaultError as problem:
@@ -90,20 +105,28 @@ class FaultMiddleware:
             if plan.delay_seconds > MAX_DELAY_SECONDS:
                 description = f"{description}; capped at {MAX_DELAY_SECONDS * 1000:.0f} ms"
             try:
-                if not self._wait(environ, min(plan.delay_seconds, MAX_DELAY_SECONDS)):
+                if not self._wait(environ, min(plan.delay_seconds, MAX_DELAY_SECONDS), clears):
                     description = f"{description}; cut short: faults cleared"
             except ClientGaveUp:
                 self._record(environ, 0, b"", f"{description}; the client gave up first", started)
+                raise
+            except ServerStopping:
+                self._record(environ, 0, b"", f"{description}; the server stopped first", started)
                 raise
         if plan.answer is None:
             environ[FAULT_NOTE] = description
             return self.wsgi_app(environ, start_response)
         return self._answer(environ, start_response, plan.answer, description, started)
 
-    def _wait(self, environ: Environ, seconds: float) -> bool:
-        """Wait out a delay; False when faults were cleared first.
+    def _wait(self, environ: Environ, seconds: float, clears: int) -> bool:
+        """Wait out a delay; False when faults were cleared since the store
+        counted ``clears`` fault clears.
 
-        Raises :class:`ClientGaveUp` when the server says the client left.
+        Every clear ends every wait, a delay asked for by the request's own
+        ``X-Mock-Fault`` header too (the README: "a waiting request stops
+        waiting when [...] faults are cleared"). Raises :class:`ClientGaveUp`
+        when the server says the client left, :class:`ServerStopping` when it
+        says it is stopping.
         """
         sleep = environ.get(SLEEP_HOOK)
         if sleep is not None:
@@ -111,19 +134,21 @@ class FaultMiddleware:
             return True
         park = environ.get(PARK_HOOK)
         client_gone = environ.get(CLIENT_GONE_HOOK)
+        stopping = environ.get(STOPPING_HOOK)
         signal = self.emulator.faults_cleared_signal
-        clears = self.emulator.store.fault_clears()
         with park() if park is not None else contextlib.nullcontext():
             deadline = time.monotonic() + seconds
             while (remaining := deadline - time.monotonic()) > 0:
-                # Woken at once by a clear in this process; other processes' clears
-                # and a client that left are noticed at the next poll.
-                with signal:
-                    signal.wait(min(remaining, _POLL_SECONDS))
-                if client_gone is not None and client_gone():
-                    raise ClientGaveUp
                 if self.emulator.store.fault_clears() != clears:
                     return False
+                # Woken at once by a clear in this process; other processes' clears,
+                # a client that left and a server stopping are noticed at the next poll.
+                with signal:
+                    signal.wait(min(remaining, _POLL_SECONDS))
+                if stopping is not None and stopping():
+                    raise ServerStopping
+                if client_gone is not None and client_gone():
+                    raise ClientGaveUp
         return True
 
     def _plan(self, header: str | None, method: str, path: str) -> Plan:
@@ -164,12 +189,9 @@ class FaultMiddleware:
         raise ConnectionDropped("the emulator dropped the connection (fault)")
 
     def _record(self, environ: Environ, status: int, response_body: bytes, fault: str | None, started: float) -> None:
-        limit = self.emulator.settings.max_body_bytes
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        body = environ["wsgi.input"].read(min(length, limit)) if length else b""
+        # Read as the emulator reads bodies: a chunked one (no length, the
+        # server marks its input terminated) is journalled too.
+        body = get_input_stream(environ, max_content_length=None).read(self.emulator.settings.max_body_bytes)
         self.emulator.store.append_request(
             journal.record(
                 method=environ.get("REQUEST_METHOD", "GET").upper(),

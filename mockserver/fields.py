@@ -23,6 +23,7 @@ DATETIME_FORMAT = (
     "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
 )
 NUL_CHARACTER = "Null characters are not allowed."
+DATETIME_OVERFLOW = "Datetime value out of range."
 
 _MAX_INTEGER_STRING = 1000
 _FORBIDDEN_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
@@ -114,7 +115,12 @@ def choice(value: object, choices: Collection[str], not_found: str | None = None
     candidate = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if candidate in choices:
         return candidate
-    raise Invalid(not_found or f'"{value}" is not a valid choice.')
+    raise Invalid(not_found or f'"{_printable(str(value))}" is not a valid choice.')
+
+
+def _printable(echoed: str) -> str:
+    """An echoed value that UTF-8 can carry: a lone surrogate is shown as its escape."""
+    return echoed.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def status_code(value: object, codes: Collection[str]) -> str:
@@ -151,7 +157,12 @@ def iso_datetime(value: object) -> datetime:
         )
     except ValueError:
         raise Invalid(DATETIME_FORMAT) from None
-    return moment
+    try:
+        # DRF converts to the server's zone on input; near year 1 or 9999 an
+        # offset pushes the moment off the calendar, which DRF words so.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(DATETIME_OVERFLOW) from None
 
 
 def _zone(offset: str | None) -> timezone:

@@ -33,19 +33,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def configured_hosts(configured: Iterable[str]) -> tuple[str, ...] | None:
+    """The ``Host`` names answered to when ``configured`` names are given:
+    loopback names, then those names lower case, each once. ``None`` (no
+    check of its own) when nothing is configured.
+
+    The one place configured names are read: ``--allowed-host`` (through
+    :func:`allowed_hosts_for`) and ``OMNITRON_MOCK_ALLOWED_HOSTS`` (through
+    :meth:`mockserver.config.Settings.from_env`, the WSGI entry's path).
+    """
+    names = [name.strip().lower() for name in configured if name.strip()]
+    if not names:
+        return None
+    # Loopback names stay allowed beside configured ones: a rebinding page sends
+    # its own name, and health checks inside a container send 127.0.0.1.
+    return tuple(dict.fromkeys((*LOOPBACK_NAMES, *names)))
+
+
 def allowed_hosts_for(bind_host: str, configured: Iterable[str] = ()) -> tuple[str, ...] | None:
     """The ``Host`` names a server bound to ``bind_host`` answers to: loopback
-    names, and the ``configured`` ones.
+    names, and the ``configured`` ones (see :func:`configured_hosts`).
 
     ``None`` (any name) for a server bound to other interfaces with nothing
     configured: behind Docker or a proxy its public name is not known here.
     """
-    names = tuple(name.strip().lower() for name in configured if name.strip())
-    # Loopback names stay allowed beside configured ones: a rebinding page sends
-    # its own name, and health checks inside a container send 127.0.0.1.
-    if is_loopback(bind_host) or names:
-        return (*LOOPBACK_NAMES, *names)
-    return None
+    names = configured_hosts(configured)
+    if names is None and is_loopback(bind_host):
+        return LOOPBACK_NAMES
+    return names
 
 
 def host_name(host_header: str) -> str:
@@ -54,7 +69,7 @@ def host_name(host_header: str) -> str:
     if host.startswith("["):
         return host[1 : host.find("]")] if "]" in host else host[1:]
     name, _, port = host.rpartition(":")
-    return name if name and port.isdigit() else host
+    return name if name and port.isascii() and port.isdigit() else host
 
 
 def host_allowed(host_header: str | None, allowed: tuple[str, ...] | None) -> bool:
@@ -75,15 +90,8 @@ def host_allowed(host_header: str | None, allowed: tuple[str, ...] | None) -> bo
         if pattern.startswith(".") and (name == pattern[1:] or name.endswith(pattern)):
             return True
     if "localhost" in allowed:
-        return name.endswith(".localhost") or _is_loopback_address(name)
+        return is_loopback(name)
     return False
-
-
-def _is_loopback_address(name: str) -> bool:
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def redirect_location(url: str, allowed: tuple[str, ...] | None) -> str:

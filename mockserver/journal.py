@@ -17,8 +17,9 @@ from typing import Any
 
 from contracts import Contracts
 from mockserver.body import MAX_DEPTH, loads_strict, nesting_depth
-from mockserver.masking import masked_bodies, masked_headers
-from mockserver.store.base import Row
+from mockserver.jsonio import utf8_safe
+from mockserver.masking import masked_bodies, masked_headers, masked_query, masked_url
+from mockserver.store.base import Row, verdict_size
 
 _HEADER_NAMES: dict[str, str] = {}
 # Clients choose header names: remember only so many, or the cache grows without end.
@@ -63,16 +64,20 @@ def record(
     Secrets are masked (:mod:`mockserver.masking`). Bodies longer than
     ``body_limit`` bytes keep their first ``body_limit`` bytes and say how
     long they were; the verdict of a cut body is worked out now, from all of it.
+    Every text is one UTF-8 can carry (:func:`~mockserver.jsonio.utf8_safe`),
+    so no store and no reader of the journal fails on it.
     """
     response = response_body if isinstance(response_body, str) else response_body.decode("utf-8", "replace")
     content_type = headers.get("Content-Type")
     body, response = masked_bodies(path, content_type, body, response)
+    # An answer may echo a lone surrogate the client sent as a JSON escape.
+    response = utf8_safe(response)
     entry: Row = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "method": method,
-        "path": path,
-        "query": query,
-        "headers": masked_headers(headers),
+        "path": utf8_safe(masked_url(path) if "?" in path else path),
+        "query": utf8_safe(masked_query(query)),
+        "headers": _safe_headers(masked_headers(headers)),
         "body": body[:body_limit].decode("utf-8", "replace"),
         "status": status,
         "response": response,
@@ -92,6 +97,14 @@ def record(
     return entry
 
 
+def _safe_headers(headers: dict[str, str]) -> dict[str, str]:
+    # One check for all of them: utf8_safe gives back the very text it was given when that is safe.
+    everything = "".join([*headers, *headers.values()])
+    if utf8_safe(everything) is everything:
+        return headers
+    return {utf8_safe(name): utf8_safe(value) for name, value in headers.items()}
+
+
 def _has_verdict(contract: str | None, method: str) -> bool:
     return bool(contract) and method in ("POST", "PUT", "PATCH")
 
@@ -104,7 +117,7 @@ def _as_json(text: str) -> Any:
     try:
         return loads_strict(text)
     except ValueError:
-        return text
+        return utf8_safe(text)
 
 
 def present(entry: Row, contracts: Contracts) -> Row:
@@ -115,6 +128,11 @@ def present(entry: Row, contracts: Contracts) -> Row:
     shown = dict(entry)
     shown["body"] = _as_json(entry["body"])
     shown["response"] = _as_json(entry["response"])
+    for name in ("path", "query"):
+        if isinstance(entry.get(name), str):
+            shown[name] = utf8_safe(entry[name])
+    if isinstance(entry.get("headers"), dict):
+        shown["headers"] = _safe_headers(entry["headers"])
     shown["body_truncated"] = "body_length" in entry
     shown["response_truncated"] = "response_length" in entry
     contract = entry.get("request_contract")
@@ -129,32 +147,54 @@ def present(entry: Row, contracts: Contracts) -> Row:
 
 # Clients repeat the same bodies (test suites above all): a journal of
 # thousands of entries holds few distinct ones, and schema checks are slow.
-# Keyed by the body's digest, so the cache holds verdicts, not bodies.
-_VERDICTS: OrderedDict[tuple[int, str, bytes], Row] = OrderedDict()
+# Keyed by the body's digest, so the cache holds verdicts, not bodies: each
+# with its size (base.verdict_size), bounded in count and in bytes.
+_VERDICTS: OrderedDict[tuple[int, str, bytes], tuple[Row, int]] = OrderedDict()
 _VERDICTS_LOCK = threading.Lock()
 _MAX_VERDICTS = 4096
-# A body full of mistakes would make a verdict as large as the body.
+_MAX_VERDICT_BYTES = 16 * 1024 * 1024
+_verdict_bytes = 0
+# A body full of mistakes would make a verdict as large as the body: at most
+# so many findings, and each text at most so long (instance values quoted in
+# messages and client-chosen field names are cut with "…").
 _MAX_REPORTED = 100
+_MAX_QUOTED = 200
+_MAX_TEXT = 400
 
 
 def clear_verdicts() -> None:
-    """Forget every cached verdict (a reset does)."""
+    """Forget every cached verdict (a reset and a cleared journal do)."""
+    global _verdict_bytes
     with _VERDICTS_LOCK:
         _VERDICTS.clear()
+        _verdict_bytes = 0
+
+
+def verdict_cache_usage() -> tuple[int, int]:
+    """(verdicts cached, about how many bytes they hold)."""
+    with _VERDICTS_LOCK:
+        return len(_VERDICTS), _verdict_bytes
 
 
 def _verdict(contracts: Contracts, contract: str, body_text: str) -> Row:
+    global _verdict_bytes
     key = (id(contracts), contract, hashlib.sha256(body_text.encode("utf-8", "surrogatepass")).digest())
     with _VERDICTS_LOCK:
         found = _VERDICTS.get(key)
         if found is not None:
             _VERDICTS.move_to_end(key)
-            return found
+            return found[0]
     verdict = _work_out_verdict(contracts, contract, body_text)
+    size = verdict_size(verdict)
     with _VERDICTS_LOCK:
-        _VERDICTS[key] = verdict
-        while len(_VERDICTS) > _MAX_VERDICTS:
-            _VERDICTS.popitem(last=False)
+        previous = _VERDICTS.pop(key, None)
+        if previous is not None:
+            _verdict_bytes -= previous[1]
+        _VERDICTS[key] = (verdict, size)
+        _verdict_bytes += size
+        # The newest stays even when it alone is over the byte bound.
+        while len(_VERDICTS) > 1 and (len(_VERDICTS) > _MAX_VERDICTS or _verdict_bytes > _MAX_VERDICT_BYTES):
+            _verdict_bytes -= _VERDICTS.popitem(last=False)[1][1]
     return verdict
 
 
@@ -174,10 +214,10 @@ def _work_out_verdict(contracts: Contracts, contract: str, body_text: str) -> Ro
                 "ok": False,
             }
         schema_errors = [
-            {"path": _printable(e.path), "message": _printable(e.message)}
+            {"path": _shown(e.path), "message": _shown(_short_instance(e.message))}
             for e in contracts.validate(contract, body)[:_MAX_REPORTED]
         ]
-        unknown = [_printable(name) for name in contracts.unknown_fields(contract, body)[:_MAX_REPORTED]]
+        unknown = [_shown(name) for name in contracts.unknown_fields(contract, body)[:_MAX_REPORTED]]
     return {
         "contract": contract,
         "schema_errors": schema_errors,
@@ -190,9 +230,34 @@ def _refuse(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _printable(text: str) -> str:
-    # A lone surrogate in a field name cannot be encoded: show its escape instead.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+def _shown(text: str) -> str:
+    """A verdict's text, at most :data:`_MAX_TEXT` characters (the middle
+    cut), that UTF-8 can carry (a lone surrogate in a field name shows as its escape)."""
+    if len(text) > _MAX_TEXT:
+        tail = _MAX_TEXT // 4
+        text = f"{text[: _MAX_TEXT - tail - 1]}…{text[-tail:]}"
+    return utf8_safe(text)
+
+
+def _short_instance(message: str) -> str:
+    """``message`` with the instance it starts with cut to :data:`_MAX_QUOTED`
+    characters: jsonschema quotes the value it refuses (``'xxx…' is too long``)."""
+    if len(message) <= _MAX_QUOTED or message[0] not in "'\"":
+        return message
+    quote = message[0]
+    position = 1
+    while (end := message.find(quote, position)) >= 0:
+        backslashes = 0
+        while message[end - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            break
+        position = end + 1
+    else:
+        return message
+    if end < _MAX_QUOTED:
+        return message
+    return f"{message[:_MAX_QUOTED]}…{quote}{message[end + 1 :]}"
 
 
 def matches(entry: Row, method: str | None, path: str | None, status: int | None) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 from contracts import Contracts, ContractViolation, default_contracts, load_data
 from mockserver.body import NotPlainJSON, check_plain, loads_strict
 from mockserver.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, UserSpec
-from mockserver.fields import iso_datetime, render_datetime
+from mockserver.fields import Invalid, iso_datetime, render_datetime
 from mockserver.rows import ITEM_FIELDS, Packed, pack_order, packed_id, packed_price
 from mockserver.store.base import Row, SeedData
 
@@ -108,15 +110,28 @@ def build_seed(document: object, contracts: Contracts | None = None) -> SeedData
     _check_unique(errors, "users", [u["username"] for u in users], "username")
     _check_unique(errors, "users", [u["token"] for u in users], "token")
     orders, items = [], []
-    for raw_order in document.get("orders", []):
-        order_items = [_item(raw_item, raw_order["id"]) for raw_item in raw_order.get("items", [])]
-        orders.append(_order(raw_order, order_items))
+    for order_index, raw_order in enumerate(document.get("orders", [])):
+        order_items = []
+        for item_index, raw_item in enumerate(raw_order.get("items", [])):
+            with _reported(errors, f"$.orders[{order_index}].items[{item_index}].invoice_date"):
+                order_items.append(_item(raw_item, raw_order["id"]))
+        with _reported(errors, f"$.orders[{order_index}].date_placed"):
+            orders.append(_order(raw_order, order_items))
         items.extend(order_items)
     _check_unique(errors, "orders", [order[0] for order in orders], "id")
     _check_unique(errors, "orders[*].items", [packed_id(item) for item in items], "id")
     if errors:
         raise SeedError(errors)
     return SeedData(users=users, orders=orders, items=items)
+
+
+@contextmanager
+def _reported(errors: list[tuple[str, str]], path: str) -> Iterator[None]:
+    """A date the contract's pattern accepts can still fall off the calendar."""
+    try:
+        yield
+    except Invalid as invalid:
+        errors.extend((path, message) for message in invalid.messages)
 
 
 def _check_unique(errors: list[tuple[str, str]], where: str, values: list[object], key: str) -> None:

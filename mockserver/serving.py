@@ -22,9 +22,19 @@ from waitress.task import ThreadedTaskDispatcher
 
 from mockserver.config import Settings
 from mockserver.context import EXTENSION_KEY
-from mockserver.fault_middleware import CLIENT_GONE_HOOK, DROP_HOOK, PARK_HOOK, ClientGaveUp, ConnectionDropped
+from mockserver.fault_middleware import (
+    CLIENT_GONE_HOOK,
+    DROP_HOOK,
+    PARK_HOOK,
+    STOPPING_HOOK,
+    ClientGaveUp,
+    ConnectionDropped,
+    ServerStopping,
+)
 
 DEFAULT_THREADS = 8
+# How long a server stopped by a signal waits for running requests to finish.
+_SHUTDOWN_SECONDS = 5.0
 # Each open connection costs a descriptor and a few KiB, not a thread: waitress
 # reads requests in its event loop, so slow clients wait there.
 DEFAULT_CONNECTION_LIMIT = 1000
@@ -57,6 +67,8 @@ class _Parking:
 
     A latency fault holds its request for seconds or minutes; without this a
     few of them would occupy every thread and stall health checks and resets.
+    Once the server stops (:meth:`close`), parked requests stop waiting: the
+    dispatcher waits for its threads when it shuts down.
     """
 
     def __init__(self, dispatcher: ThreadedTaskDispatcher, threads: int) -> None:
@@ -65,6 +77,11 @@ class _Parking:
         self._parked = 0
         self._closed = False
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def stopping(self) -> bool:
+        """Whether the server is stopping: a parked request stops waiting."""
+        return self._stopping.is_set()
 
     @contextlib.contextmanager
     def park(self) -> Iterator[None]:
@@ -82,24 +99,55 @@ class _Parking:
                 self._dispatcher.set_thread_count(self._threads + self._parked)
 
     def close(self) -> None:
-        """From now on leave the thread count alone: the dispatcher is shutting down."""
+        """The server is stopping: parked requests stop waiting, and from now on
+        the thread count is left alone (the dispatcher is shutting down)."""
         with self._lock:
             self._closed = True
+        self._stopping.set()
 
 
-def _with_server_hooks(app: Any, park: Callable[[], contextlib.AbstractContextManager[None]]) -> Any:
+def _with_server_hooks(app: Any, parking: Callable[[], _Parking]) -> Any:
     def serve(environ: dict[str, Any], start_response: Any) -> Any:
         environ[DROP_HOOK] = _disconnect
-        environ[PARK_HOOK] = park
+        environ[PARK_HOOK] = lambda: parking().park()
+        environ[STOPPING_HOOK] = lambda: parking().stopping()
         client_gone = environ.get(_WAITRESS_CLIENT_GONE)
         if client_gone is not None:
             environ[CLIENT_GONE_HOOK] = client_gone
         try:
             return app(environ, start_response)
-        except ClientGaveUp:
+        except (ClientGaveUp, ServerStopping):
             raise _WaitressClientGone from None
 
     return serve
+
+
+def _close_trigger_safely(trigger: Any) -> None:
+    """Make a pull of waitress's trigger after it closed do nothing.
+
+    A pull writes a byte to the trigger pipe's descriptor. Once the pipe is
+    closed that number is free, and soon some other file's (a socket, a
+    database, another server's trigger): a late pull, from a request thread
+    that outlived its server, would write into that file. Closing and pulling
+    take one lock, so a pull sees the pipe open until it has written.
+    """
+    lock = threading.Lock()
+    closed = False
+    close, pull = trigger.close, trigger.pull_trigger
+
+    def close_once() -> None:
+        nonlocal closed
+        with lock:
+            closed = True
+            close()
+
+    def pull_while_open(thunk: Callable[[], None] | None = None) -> None:
+        with lock:
+            if not closed:
+                pull(thunk)
+
+    trigger.close = close_once
+    trigger.pull_trigger = pull_while_open
 
 
 def request_body_limit(settings: Settings) -> int:
@@ -163,15 +211,22 @@ class HTTPServer:
         try:
             # The app is wrapped before the dispatcher exists; no request runs
             # before serve_forever, by when self._parking is set.
-            server = create_server(_with_server_hooks(app, lambda: self._parking.park()), **options)
+            server = create_server(_with_server_hooks(app, lambda: self._parking), **options)
         except BaseException:
             if own_socket:
                 options["sockets"][0].close()
             raise
         assert isinstance(server, BaseWSGIServer)
+        _close_trigger_safely(server.trigger)
         self._server = server
         self._parking = _Parking(server.task_dispatcher, threads)
         self._thread: threading.Thread | None = None
+        # Guards the two flags: whether a loop serves, whether stop() was called.
+        self._state = threading.Lock()
+        self._serving = False
+        self._stopped = False
+        self._stop_loop = threading.Event()
+        self._loop_done = threading.Event()
         self.host: str = server.effective_host
         self.port: int = int(server.effective_port)
 
@@ -180,14 +235,30 @@ class HTTPServer:
         return format_url(self.host, self.port)
 
     def serve_forever(self) -> None:
-        """Serve in this thread until :meth:`stop` or KeyboardInterrupt."""
+        """Serve in this thread until :meth:`stop`, KeyboardInterrupt or SystemExit.
+
+        Every way out ends the parked requests' waits, shuts the thread pool
+        down and closes every connection, the listening socket and waitress's
+        trigger, in this order: no request thread outlives the trigger it pulls.
+        """
+        server = self._server
+        with self._state:
+            if self._stopped or self._serving:
+                return
+            self._serving = True
         try:
-            self._server.run()
+            # waitress's own run(), one round at a time: the socket map belongs
+            # to this thread, so stop() asks, and this loop closes.
+            while server._map and not self._stop_loop.is_set():
+                wasyncore.loop(server.adj.asyncore_loop_timeout, server.adj.asyncore_use_poll, server._map, count=1)
+        except (KeyboardInterrupt, SystemExit):
+            pass  # as waitress: Ctrl-C, or SIGTERM through the CLI's handler, ends serving quietly
         finally:
-            self._parking.close()
-            # waitress shuts its dispatcher down on KeyboardInterrupt too; once
-            # more here stops any thread a parked request started meanwhile.
-            self._server.task_dispatcher.shutdown()
+            try:
+                self._shut_down_threads(_SHUTDOWN_SECONDS)
+            finally:
+                wasyncore.close_all(server._map)
+                self._loop_done.set()
 
     def start(self) -> HTTPServer:
         """Serve in a daemon thread; returns at once, already accepting."""
@@ -196,14 +267,33 @@ class HTTPServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Close the listening socket and every connection, then wait for the loop."""
-        # The close runs inside the server's own loop thread, where the socket
-        # map may be changed safely; an empty map ends the loop.
-        server_map = self._server._map
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(server_map))
+        """Stop serving: parked requests stop waiting, running ones finish (for
+        up to ``timeout`` seconds), then every connection and the listening
+        socket close. A second call does nothing."""
+        with self._state:
+            if self._stopped:
+                return
+            self._stopped = True
+            serving = self._serving
+        deadline = time.monotonic() + timeout
+        # While the loop still runs, so that running requests can send their answers.
+        self._shut_down_threads(timeout)
+        if not serving:
+            # No loop ever ran, and none will: nothing else touches the socket map.
+            wasyncore.close_all(self._server._map)
+            return
+        self._stop_loop.set()
+        # Wakes the loop at once; it notices the flag within its poll timeout anyway.
+        self._server.pull_trigger()
+        self._loop_done.wait(max(0.0, deadline - time.monotonic()))
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(max(0.0, deadline - time.monotonic()))
             self._thread = None
+
+    def _shut_down_threads(self, timeout: float) -> None:
+        # Parked requests first: the dispatcher waits for every thread, theirs too.
+        self._parking.close()
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
 
     def __enter__(self) -> HTTPServer:
         return self.start()
@@ -309,7 +399,7 @@ def _fork_worker(work: Callable[[], None], parent: int, mask: set[signal.Signals
         return pid
     code = 1
     try:
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -329,7 +419,9 @@ def _fork_worker(work: Callable[[], None], parent: int, mask: set[signal.Signals
     raise AssertionError("unreachable")
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    """A SIGTERM handler: docker stop and process managers send SIGTERM; the
+    server leaves its loop as on Ctrl-C."""
     raise KeyboardInterrupt
 
 

@@ -270,6 +270,47 @@ CASES = [
         400,
         item_error("1", {"tracking_number": ["Surrogate characters are not allowed: U+D800."]}),
     ),
+    # A lone surrogate (sent as its JSON escape) in a field whose message could
+    # echo it: the answer is a 400 that UTF-8 carries, never a 500, and the
+    # journal and the inspector go on answering (the test below checks both).
+    Case(
+        "lone-surrogate-shipping-company",
+        b'{"orderitem_set": [{"id": 1, "shipping_company": "\\udc00"}]}',
+        400,
+        item_error("1", {"shipping_company": ['"\\udc00" is not a valid choice.']}),
+    ),
+    Case(
+        "lone-surrogate-in-a-courier-name",
+        b'{"orderitem_set": [{"id": 1, "shipping_company": "ups\\ud800x"}]}',
+        400,
+        item_error("1", {"shipping_company": ['"ups\\ud800x" is not a valid choice.']}),
+    ),
+    Case(
+        "lone-surrogate-invoice-date",
+        b'{"orderitem_set": [{"id": 1, "invoice_date": "\\udc00"}]}',
+        400,
+        item_error("1", {"invoice_date": [DATE_FORMAT]}),
+    ),
+    Case(
+        "lone-surrogate-invoice-date-after-a-date",
+        b'{"orderitem_set": [{"id": 1, "invoice_date": "2021-07-14T00:00:00Z\\udc00"}]}',
+        400,
+        item_error("1", {"invoice_date": [DATE_FORMAT]}),
+    ),
+    Case(
+        "lone-surrogate-status",
+        b'{"orderitem_set": [{"id": 1, "status": "\\udc00"}]}',
+        400,
+        item_error("1", {"status": ["Surrogate characters are not allowed: U+DC00."]}),
+    ),
+    # The id is echoed as the item's orderitem_id: the answer carries the
+    # surrogate as a JSON escape, which reads back as the id sent.
+    Case(
+        "lone-surrogate-id",
+        b'{"orderitem_set": [{"id": "\\udc00", "status": "450"}]}',
+        400,
+        item_error("\udc00", {"id": ["A valid integer is required."]}),
+    ),
     Case("control-characters-kept", one(tracking_number="TR\x07\x1b1"), 200, None, changes_state=True),
     Case("status-right-to-left-mark", one(status="\u200f450"), 400, item_error("1", {"status": ["No matching type."]})),
     # -- statuses and couriers -------------------------------------------------------------------
@@ -475,6 +516,20 @@ def assert_body_shown(entry: dict[str, Any], sent: bytes) -> None:
         assert entry["body"] == text
         return
     assert entry["body"] in (document, text)
+
+
+@pytest.mark.parametrize("name", [case.name for case in CASES if case.name.startswith("lone-surrogate-")])
+def test_an_echoed_lone_surrogate_is_sent_and_journalled_as_its_escape(client: FlaskClient, name: str) -> None:
+    [case] = [case for case in CASES if case.name == name]
+    response = send(client, case)
+    assert response.status_code == 400
+    sent = response.get_data()
+    sent.decode("utf-8")  # strict: the answer is UTF-8 however it quotes the surrogate
+    entry = journal_and_inspector_answer(client)
+    assert entry["status"] == 400
+    # The journal keeps the answer as sent (as text: JSON cannot carry a lone surrogate back out).
+    assert entry["response"] in (response.get_json(), sent.decode("utf-8"))
+    assert client.get("/_mock/requests?status=400").status_code == 200
 
 
 def test_the_catalogue_names_are_unique() -> None:

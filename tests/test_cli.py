@@ -191,6 +191,18 @@ def test_banner_says_whether_the_control_api_is_protected() -> None:
         assert reset.status_code == 200
 
 
+@pytest.mark.parametrize("variable", ["", "variable-token"], ids=["empty-variable", "other-token-in-variable"])
+def test_the_admin_token_flag_wins_over_the_environment_variable(variable: str) -> None:
+    with serving("--admin-token", "flag-token", env={"OMNITRON_MOCK_ADMIN_TOKEN": variable}) as (base, banner):
+        assert "  control API protected by admin token" in banner
+        assert HTTP.post(f"{base}/_mock/reset", timeout=10).status_code == 401
+        if variable:
+            refused = HTTP.post(f"{base}/_mock/reset", headers={"X-Mock-Admin-Token": variable}, timeout=10)
+            assert refused.status_code == 403
+        reset = HTTP.post(f"{base}/_mock/reset", headers={"X-Mock-Admin-Token": "flag-token"}, timeout=10)
+        assert reset.status_code == 200
+
+
 def test_serve_help_names_each_new_flag_with_its_variable() -> None:
     text = " ".join(run_cli("serve", "--help").stdout.split())
     for flag, variable in [

@@ -246,3 +246,31 @@ def test_control_route_wrong_method_is_json_405(client: FlaskClient) -> None:
     assert response.status_code == 405
     assert response.get_json() == {"detail": 'Method "GET" not allowed.'}
     assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["\u00b2", "\u0661\u0662\u0663", "\uff12\uff10\uff10", "1" * 5000, "-1", "2 00", "", "+200"],
+    ids=[
+        "superscript-two",
+        "arabic-indic-digits",
+        "fullwidth-digits",
+        "5000-digits",
+        "negative",
+        "space",
+        "empty",
+        "plus",
+    ],
+)
+def test_journal_status_filter_takes_ascii_digits_only(client: FlaskClient, auth: dict[str, str], status: str) -> None:
+    client.get("/api/i1/orders/1/", headers=auth)
+    response = client.get("/_mock/requests", query_string={"status": status})
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "status must be an HTTP status code: digits 0-9 only, such as 200."}
+
+
+def test_journal_status_filter_with_ascii_digits(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.get("/api/i1/orders/1/", headers=auth)
+    assert [e["status"] for e in journal(client, "?status=200")] == [200]
+    assert [e["status"] for e in journal(client, "?status=0200")] == [200]
+    assert journal(client, "?status=404") == []

@@ -8,9 +8,22 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mockserver import DEV_TOKEN, Settings, create_app
+from mockserver import DEV_TOKEN, Settings, create_app, inspector
 
 BULK = "/api/i1/order_items/bulk_status_update/"
+
+
+def form_token(html: str) -> str:
+    """The hidden token the inspector's forms post back."""
+    match = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', html)
+    assert match, "the page's forms carry no token"
+    return match.group(1)
+
+
+def submit(client: FlaskClient, path: str, **fields: str) -> Any:
+    """Post one of the inspector's forms as the page does (its token in a hidden field)."""
+    token = form_token(client.get("/_mock/").get_data(as_text=True))
+    return client.post(path, data={**fields, "csrf_token": token})
 
 
 @pytest.fixture
@@ -70,10 +83,10 @@ def test_reset_and_clear_faults_buttons(client: FlaskClient, auth: dict[str, str
     client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "450"}]}, headers=auth)
     client.post("/_mock/faults", json={"kind": "status", "status": 500})
     assert "<strong>status</strong> 500" in client.get("/_mock/").get_data(as_text=True)
-    cleared = client.post("/_mock/ui/clear-faults")
+    cleared = submit(client, "/_mock/ui/clear-faults")
     assert (cleared.status_code, cleared.headers["Location"]) == (303, "/_mock/")
     assert client.get("/_mock/faults").get_json() == {"faults": []}
-    assert client.post("/_mock/ui/reset").status_code == 303
+    assert submit(client, "/_mock/ui/reset").status_code == 303
     assert client.get("/api/i1/order_items/1/", headers=auth).get_json()["status"] == "400"
 
 
@@ -103,13 +116,13 @@ def test_admin_token_guards_the_page_and_its_buttons(guarded: FlaskClient) -> No
     page: Any = guarded.get("/_mock/")
     assert page.status_code == 401
     assert 'name="admin_token"' in page.get_data(as_text=True)
-    assert guarded.post("/_mock/ui/reset").status_code == 401
-    wrong = guarded.post("/_mock/ui/login", data={"admin_token": "guess"})
+    assert submit(guarded, "/_mock/ui/reset").status_code == 401
+    wrong = submit(guarded, "/_mock/ui/login", admin_token="guess")
     assert wrong.status_code == 303
     assert guarded.get("/_mock/").status_code == 403
-    guarded.post("/_mock/ui/login", data={"admin_token": "ui-secret"})
+    submit(guarded, "/_mock/ui/login", admin_token="ui-secret")
     assert guarded.get("/_mock/").status_code == 200
-    assert guarded.post("/_mock/ui/reset").status_code == 303
+    assert submit(guarded, "/_mock/ui/reset").status_code == 303
     assert guarded.get("/_mock/state").status_code == 200, "the cookie opens the control API too"
 
 
@@ -120,3 +133,66 @@ def test_big_stores_show_the_first_orders_only(auth: dict[str, str]) -> None:
     html = client.get("/_mock/").get_data(as_text=True)
     assert html.count('<table class="order">') == 200
     assert "Only the first 200 orders are shown" in html
+
+
+@pytest.fixture
+def small_scan(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The inspector shows 10 entries and searches the newest 30 per refresh (200 and 1,000 in earnest)."""
+    monkeypatch.setattr(inspector, "SHOWN_REQUESTS", 10)
+    monkeypatch.setattr(inspector, "SEARCHED_REQUESTS", 30)
+    return 30
+
+
+NOTE = "searched the newest 30 requests only"
+
+
+def test_a_filtered_refresh_searches_the_newest_requests_only(
+    client: FlaskClient, auth: dict[str, str], small_scan: int
+) -> None:
+    client.get("/api/i1/orders/1/", headers={**auth, "X-Mock-Fault": "status=503"})  # older than the search reaches
+    for _ in range(small_scan):
+        client.get("/api/i1/orders/2/", headers=auth)
+    for page in (
+        "/_mock/?status=5xx",
+        "/_mock/ui/fragment?status=5xx",
+        "/_mock/?verdict=fault",
+        "/_mock/?path=orders/1",
+    ):
+        html = client.get(page).get_data(as_text=True)
+        assert badges(html) == [], page
+        assert NOTE in html, page
+    # A page filled before the search ends needs no note.
+    for page in ("/_mock/", "/_mock/?status=2xx"):
+        html = client.get(page).get_data(as_text=True)
+        assert len(badges(html)) == 10 and NOTE not in html, page
+    # Nor does a search that reached the oldest entry.
+    client.delete("/_mock/requests")
+    client.get("/api/i1/orders/1/", headers={**auth, "X-Mock-Fault": "status=503"})
+    for _ in range(small_scan - 1):
+        client.get("/api/i1/orders/2/", headers=auth)
+    html = client.get("/_mock/?status=5xx").get_data(as_text=True)
+    assert badges(html) == ["fault"] and NOTE not in html
+
+
+def test_filters_drop_entries_before_working_out_their_verdicts(
+    client: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(5):
+        client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "450"}]}, headers=auth)
+    client.get("/api/i1/orders/1/", headers=auth)
+    presented: list[str] = []
+    real_present = inspector.present
+
+    def counting_present(entry: Any, contracts: Any) -> Any:
+        presented.append(entry["path"])
+        return real_present(entry, contracts)
+
+    monkeypatch.setattr(inspector, "present", counting_present)
+    assert len(badges(client.get("/_mock/?path=orders/1").get_data(as_text=True))) == 1
+    assert presented == ["/api/i1/orders/1/"]
+    presented.clear()
+    assert badges(client.get("/_mock/?status=4xx").get_data(as_text=True)) == []
+    assert presented == []
+    presented.clear()
+    assert badges(client.get("/_mock/?verdict=fault").get_data(as_text=True)) == []
+    assert presented == []

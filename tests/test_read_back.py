@@ -49,8 +49,9 @@ def test_item_list_of_an_unknown_order_is_empty(client: FlaskClient, auth: dict[
 
 
 @pytest.mark.parametrize("route", ["order_items", "orders"])
-def test_ids_beyond_any_store_are_not_found(client: FlaskClient, auth: dict[str, str], route: str) -> None:
-    response = client.get(f"/api/i1/{route}/{10**30}/", headers=auth)
+@pytest.mark.parametrize("digits", [19, 31, 5000], ids=["past-64-bit", "30-digits", "past-int-parsing"])
+def test_ids_beyond_any_store_are_not_found(client: FlaskClient, auth: dict[str, str], route: str, digits: int) -> None:
+    response = client.get(f"/api/i1/{route}/{'9' * digits}/", headers=auth)
     assert (response.status_code, response.get_json()) == (404, {"detail": "Not found."})
 
 

@@ -3,6 +3,9 @@ masked, no internals in any answer, size checked before parsing."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from mockserver import DEV_TOKEN, Settings, create_app
+from mockserver.app import create_app_from_env
 from mockserver.store import MemoryStore
 
 ADMIN = "s3cret-admin"
@@ -108,3 +112,47 @@ def test_an_empty_admin_token_is_refused_not_ignored(token: str) -> None:
         Settings(admin_token=token)
     with pytest.raises(ValueError, match=r"admin token is empty"):
         Settings.from_env({"OMNITRON_MOCK_ADMIN_TOKEN": token})
+
+
+@pytest.mark.parametrize(
+    "token", ["t\u00f6k\u00e9n", "caf\u00e9-\u20ac", "tab\there", " padded", "padded ", "line\nbreak"]
+)
+def test_an_admin_token_no_header_can_carry_is_refused_at_start(token: str) -> None:
+    """HTTP headers carry ASCII: a token with other characters, or spaces at its ends, could be set
+    but never matched. The emulator says so at start rather than lock everyone out."""
+    with pytest.raises(ValueError, match=r"admin token must be printable ASCII.*OMNITRON_MOCK_ADMIN_TOKEN"):
+        Settings(admin_token=token)
+    with pytest.raises(ValueError, match=r"admin token must be printable ASCII"):
+        create_app_from_env({"OMNITRON_MOCK_ADMIN_TOKEN": token})
+
+
+def test_serve_refuses_a_non_ascii_admin_token_with_a_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--admin-token", "t\u00f6k\u00e9n"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("omnitron-mock: the admin token must be printable ASCII")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["s3cret-adm\u00efn", "s3cret-admin\u00a0", "\u00c3\u00b6", "\u00ff" * 40],
+    ids=["latin-1", "trailing-nbsp", "utf-8-as-latin-1", "long"],
+)
+def test_non_ascii_admin_token_headers_and_cookies_are_refused_not_errors(given: str) -> None:
+    """WSGI hands headers over as latin-1 text; none of them is the token, and none is a 500."""
+    guarded = create_app(Settings(admin_token=ADMIN)).test_client(use_cookies=False)
+    response = guarded.get("/_mock/state", headers={"X-Mock-Admin-Token": given.encode("utf-8").decode("latin-1")})
+    assert (response.status_code, response.get_json()) == (403, {"detail": "Invalid admin token."})
+    latin1 = guarded.get("/_mock/state", headers={"X-Mock-Admin-Token": given})
+    assert latin1.status_code == 403
+    cookie = guarded.get("/_mock/state", headers={"Cookie": f"omnitron_mock_admin={given}"})
+    assert cookie.status_code == 403
+    page = guarded.get("/_mock/", headers={"Cookie": f"omnitron_mock_admin={given}"})
+    assert page.status_code == 403 and 'name="admin_token"' in page.get_data(as_text=True)

@@ -351,3 +351,27 @@ def test_a_client_that_gives_up_ends_its_delay() -> None:
         assert wait_until(recorded, 10.0)
         assert entries[0]["fault"] == "latency 60000 ms; the client gave up first"
         assert wait_until(lambda: thread_count(served.process.pid) <= idle, 10.0)
+
+
+@needs_proc
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
+def test_sigterm_ends_parked_delays_at_once(tmp_path: Path, workers: int) -> None:
+    args = ["--threads", "2"] if workers == 1 else ["--threads", "2", "--workers", "2", "--db", str(tmp_path / "s.db")]
+    with serving(*args) as served:
+        pids = {served.process.pid} | children_of(served.process.pid)
+        idle = sum(thread_count(pid) for pid in pids)
+        delayed = [_delayed_request(served, 300_000) for _ in range(4)]
+        try:
+            # Every delayed request is parked, a thread lent to each.
+            assert wait_until(lambda: sum(thread_count(pid) for pid in pids) >= idle + 4, 10.0)
+            started = time.monotonic()
+            served.process.send_signal(signal.SIGTERM)
+            assert served.process.wait(timeout=30) == 0
+            # Before, each process waited out its dispatcher's timeout (twice) for the parked threads.
+            assert time.monotonic() - started < 3.0
+            for connection in delayed:
+                # Closed unanswered: the server stopped first.
+                assert connection.recv(12) == b""
+        finally:
+            for connection in delayed:
+                connection.close()

@@ -3,20 +3,26 @@ never left stale, space given back, the journal read a page at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from mockserver import DEV_TOKEN, Settings, create_app
 from mockserver.seed import DEFAULT_SEED_DOCUMENT, build_seed
+from mockserver.serving import HTTPServer
 from mockserver.store import MemoryStore, SeedData, Store
 from mockserver.store.sqlite import DamagedDatabase, SQLiteStore
 
@@ -359,3 +365,157 @@ def test_recent_requests_on_sqlite_read_no_more_than_they_return(tmp_path: Path)
     small, large = costs
     assert large < small * 1.5
     assert _instructions(store, store.requests) > 20 * large
+
+
+# -- descriptors: one lock file per process, each connection closed with its thread ---------------
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads descriptors from /proc (Linux)")
+
+
+def descriptors_on(path: Path, suffix: str = "") -> int:
+    """How many of this process's descriptors are open on ``path`` + ``suffix``
+    (with ``suffix`` empty: on the database and its -wal, -shm and .lock files)."""
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{name}")
+            if target == f"{path}{suffix}" or (not suffix and target.startswith(str(path))):
+                count += 1
+    return count
+
+
+def in_threads(count: int, work: Callable[[int], object]) -> None:
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+@needs_proc
+def test_threads_that_come_and_go_leave_no_descriptor_behind(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    store.initialize(default_seed())
+
+    def write_and_read(number: int) -> None:
+        store.append_request(journal_entry(number))
+        store.requests()
+
+    # As waitress's threads, lent to each request waiting out a delay: each
+    # thread writes and reads, and ends.
+    in_threads(20, write_and_read)
+    before, locks_before = descriptors_on(path), descriptors_on(path, ".lock")
+    for _ in range(3):
+        in_threads(20, write_and_read)
+    assert descriptors_on(path, ".lock") == locks_before
+    # SQLite keeps the descriptor of a connection closed while another holds a
+    # lock on the file, for the next connection to take: fewer than one round's.
+    assert descriptors_on(path) - before < 20
+    assert len(store.requests()) == 80
+
+
+@needs_proc
+def test_the_threads_of_a_process_share_one_lock_file_descriptor(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    store.initialize(default_seed())
+    alone = descriptors_on(path, ".lock")
+    written = threading.Barrier(11)
+
+    def write_and_stay(number: int) -> None:
+        store.append_request(journal_entry(number))
+        written.wait(30)  # all ten alive, each after its write
+        written.wait(30)  # until counted
+
+    threads = [threading.Thread(target=write_and_stay, args=(number,)) for number in range(10)]
+    for thread in threads:
+        thread.start()
+    written.wait(30)
+    during = descriptors_on(path, ".lock")
+    written.wait(30)
+    for thread in threads:
+        thread.join(30)
+    assert during == alone
+
+
+def _write_through_the_inherited_store(store: SQLiteStore) -> None:
+    store.load(new_user("child"), replace=False)
+
+
+def test_a_child_forked_while_a_thread_holds_the_write_lock_writes_once_it_is_free(tmp_path: Path) -> None:
+    """The write lock's thread lock is held by another thread at the fork: the
+    child, where that thread does not exist, must not wait for it forever, and
+    must wait for the parent's file lock. (Held outside a transaction: SQLite's
+    own locks cannot cross a fork.)"""
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    store.initialize(default_seed())
+    writing, finish = threading.Event(), threading.Event()
+
+    def hold_a_write() -> None:
+        with store._write_lock.held():
+            writing.set()
+            finish.wait(30)
+
+    holder = threading.Thread(target=hold_a_write)
+    holder.start()
+    assert writing.wait(30)
+    child = multiprocessing.get_context("fork").Process(target=_write_through_the_inherited_store, args=(store,))
+    child.start()
+    try:
+        finish.set()
+        holder.join(30)
+        child.join(60)
+        assert child.exitcode == 0
+    finally:
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+    assert store.user_by_username("child") is not None
+    # The parent's store still writes: the child closed only its own copies.
+    store.load(new_user("parent"), replace=False)
+    assert store.user_by_username("parent") is not None
+
+
+@needs_proc
+def test_requests_parked_in_delays_leave_no_descriptor_behind(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    app = create_app(Settings(db=str(path)))
+    with HTTPServer(app, port=0, threads=2) as server, requests.Session() as session:
+        url = f"{server.url}/api/i1/active_user/"
+        auth = {"Authorization": f"Token {DEV_TOKEN}"}
+        assert session.get(url, headers=auth, timeout=10).status_code == 200
+        results: list[int] = []
+
+        def delayed(_: int) -> None:
+            # Waits in a thread the server lends it, which ends after the wait.
+            response = requests.get(url, headers={**auth, "X-Mock-Fault": "latency=50"}, timeout=30)
+            results.append(response.status_code)
+
+        idle = threading.active_count()
+        in_threads(8, delayed)
+        # The lent threads end once their delays did.
+        assert wait_for(lambda: threading.active_count() <= idle)
+        before, locks_before = descriptors_on(path), descriptors_on(path, ".lock")
+        for _ in range(3):
+            in_threads(8, delayed)
+            assert wait_for(lambda: threading.active_count() <= idle)
+        assert results == [200] * 32
+        journal = session.get(f"{server.url}/_mock/requests", params={"path": "active_user"}, timeout=10).json()
+        assert len(journal["requests"]) == 33
+        assert descriptors_on(path, ".lock") == locks_before
+        # Fewer than one round's requests: see the test above.
+        assert descriptors_on(path) - before < 8
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Poll ``condition``: threads a server lent end on their own, with no event to wait for."""
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(0.05)
+    return True

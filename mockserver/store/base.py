@@ -39,11 +39,26 @@ class SeedData:
 DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
 
 
+def utf8_length(text: str) -> int:
+    """How many bytes ``text`` takes in UTF-8 (a lone surrogate counts its three)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def verdict_size(verdict: Row | None) -> int:
+    """About how many bytes a contract verdict holds."""
+    if not verdict:
+        return 0
+    errors = sum(64 + utf8_length(e["path"]) + utf8_length(e["message"]) for e in verdict.get("schema_errors", ()))
+    unknown = sum(16 + utf8_length(name) for name in verdict.get("unknown_fields", ()))
+    return 128 + errors + unknown
+
+
 def journal_entry_size(entry: Row) -> int:
-    """About how many bytes a journal entry holds, for the journal's byte budget."""
-    headers = sum(len(name) + len(value) for name, value in entry.get("headers", {}).items())
-    texts = sum(len(entry.get(name) or "") for name in ("path", "query", "body", "response"))
-    return 256 + headers + texts
+    """About how many bytes a journal entry holds, for the journal's byte budget:
+    its texts in UTF-8 and the verdict stored with a cut body."""
+    headers = sum(utf8_length(name) + utf8_length(value) for name, value in entry.get("headers", {}).items())
+    texts = sum(utf8_length(entry.get(name) or "") for name in ("path", "query", "body", "response"))
+    return 256 + headers + texts + verdict_size(entry.get("verdict"))
 
 
 # The fields of a stored item that the bulk rules decide on.

@@ -237,9 +237,14 @@ class MemoryStore:
         return found
 
     def _clear_journal(self) -> None:
+        # Imported here: the journal module imports the store package.
+        from mockserver.journal import clear_verdicts
+
         self._journal.clear()
         self._journal_sizes.clear()
         self._journal_size = 0
+        # The verdicts of the entries gone would only hold memory.
+        clear_verdicts()
 
     def clear_requests(self) -> None:
         with self._lock:

@@ -13,19 +13,21 @@ and commits wait for no fsync (only checkpoints do).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hmac
 import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mockserver.rows import packed_id, packed_order, unpack_item, unpack_order
-from mockserver.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T
+from mockserver.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T, utf8_length
 from mockserver.store.generation import SharedCounter
 from mockserver.store.memory import token_digest
 
@@ -51,9 +53,11 @@ _PROBLEMS_SHOWN = 3
 # return more than the limit.
 _TRIM_EVERY = 64
 # Drops the oldest entries until the rest fit the byte budget; the newest always stays.
+# LENGTH of a BLOB counts bytes (of TEXT, characters: a budget of characters
+# would let multi-byte bodies hold several times the bytes).
 _TRIM_TO_BUDGET = """
 DELETE FROM journal WHERE id < ? AND id <= (
-    SELECT id FROM (SELECT id, SUM(LENGTH(data)) OVER (ORDER BY id DESC) AS kept FROM journal)
+    SELECT id FROM (SELECT id, SUM(LENGTH(CAST(data AS BLOB))) OVER (ORDER BY id DESC) AS kept FROM journal)
     WHERE kept > ? ORDER BY id DESC LIMIT 1)
 """
 # SQLite caps the number of "?" in one statement; stay well below every build's limit.
@@ -133,9 +137,119 @@ class _CachedSettings:
     faults_json: str
 
 
+class _WriteLock:
+    """The write lock of one state file, for this process.
+
+    Processes exclude each other with ``flock`` on the lock file; a ``flock``
+    belongs to the open file, so this process opens it once and its threads
+    exclude each other with a thread lock first. A forked child opens the
+    file anew (checked by process id) and closes the descriptor it inherited:
+    that descriptor shares the parent's open file, and so the parent's lock.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._guard = threading.Lock()
+        self._holder: int | None = None
+        self._descriptor = -1
+        self._pid = os.getpid()
+        _WRITE_LOCKS.add(self)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if self._holder == threading.get_ident():
+            # SQLite refuses a transaction inside another; the guard would never come free.
+            raise RuntimeError("a write inside a write of the same thread")
+        with self._guard:
+            self._holder = threading.get_ident()
+            try:
+                descriptor = self._file()
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+            finally:
+                self._holder = None
+
+    def _file(self) -> int:
+        # Under the guard: no other thread of this process opens or closes it meanwhile.
+        if self._pid != os.getpid():
+            inherited, self._descriptor = self._descriptor, -1
+            self._pid = os.getpid()
+            if inherited >= 0:
+                os.close(inherited)
+        if self._descriptor < 0:
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        return self._descriptor
+
+    def _after_fork_in_child(self) -> None:
+        # Only the thread that forked lives on in the child; another thread may
+        # have held the guard at the fork, and would never release it.
+        self._guard = threading.Lock()
+        self._holder = None
+
+    def close(self) -> None:
+        """Close this process's descriptor (a later write opens it again)."""
+        with self._guard:
+            self._close()
+
+    def _close(self) -> None:
+        descriptor, self._descriptor = self._descriptor, -1
+        # A child's copy of its parent's descriptor is the child's to close, but
+        # only through _file(): here it may be some other file's number by now.
+        if descriptor >= 0 and self._pid == os.getpid():
+            os.close(descriptor)
+
+    def __del__(self) -> None:
+        self._close()
+
+
+# Every write lock, so that a forked child can make their guards usable.
+_WRITE_LOCKS: weakref.WeakSet[_WriteLock] = weakref.WeakSet()
+
+
+def _reset_write_locks_in_child() -> None:
+    for lock in list(_WRITE_LOCKS):
+        lock._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_reset_write_locks_in_child)
+
+# Connections a forked child inherited: never used there, never closed there
+# (closing one may checkpoint the parent's database from the child).
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class _ThreadConnection:
+    """One thread's connection to the state file, closed when the thread ends.
+
+    It lives in the store's ``threading.local``: Python drops a thread's slot
+    when the thread ends (and every slot when the store goes), and this
+    closes the connection then. Threads come and go: waitress lends one to
+    each request waiting out a latency fault.
+    """
+
+    __slots__ = ("connection", "pid")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        if self.pid == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                self.connection.close()
+        else:
+            _INHERITED.append(self.connection)
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class SQLiteStore:
     """State in a SQLite file; safe across threads and processes (one
-    connection per thread and process)."""
+    connection per thread and process, closed when its thread ends)."""
 
     def __init__(
         self, path: str | Path, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES
@@ -148,6 +262,7 @@ class SQLiteStore:
         # Bytes this process journalled since it last trimmed to the byte budget.
         self._journalled_since_trim = 0
         self._local = threading.local()
+        self._write_lock = _WriteLock(self.path + ".lock")
         try:
             try:
                 self._open(self._connection())
@@ -156,10 +271,11 @@ class SQLiteStore:
                     raise DamagedDatabase(self.path, str(problem)) from None
                 raise
         except BaseException:
-            connection = getattr(self._local, "connection", None)
-            if connection is not None:
-                connection.close()
-                self._local.connection = None
+            held = getattr(self._local, "held", None)
+            if held is not None:
+                held.close()
+                self._local.held = None
+            self._write_lock.close()
             raise
         # The database's settings generation as last written, in every process
         # sharing the file; a cache hit reads it without a query.
@@ -177,9 +293,7 @@ class SQLiteStore:
             raise DamagedDatabase(self.path, shown)
         # Under the write lock: workers starting together must not convert or
         # create the schema at the same time.
-        descriptor = self._lock_file()
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
+        with self._write_lock.held():
             if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
                 # A new file takes the setting as it is (it must come before WAL
                 # mode and the first table); a file from an older version only
@@ -189,33 +303,28 @@ class SQLiteStore:
                     connection.execute("VACUUM")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(_SCHEMA)
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     # -- connections and transactions -----------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
+        held = getattr(self._local, "held", None)
         # A forked worker must not reuse its parent's connection.
-        connection = getattr(self._local, "connection", None)
-        if connection is None or self._local.pid != os.getpid():
-            connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            try:
-                connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-                # Reads the file's header: the first statement to fail on a file that is no database.
-                connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS}")
-            except BaseException:
-                connection.close()
-                raise
-            self._local.connection = connection
-            self._local.pid = os.getpid()
+        if held is not None and held.pid == os.getpid():
+            return held.connection
+        # Used by this thread only; the thread's end, or the store's, may close
+        # it from another thread.
+        connection = sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            # Reads the file's header: the first statement to fail on a file that is no database.
+            connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS}")
+        except BaseException:
+            connection.close()
+            raise
+        self._local.held = _ThreadConnection(connection)
         return connection
-
-    def _lock_file(self) -> int:
-        descriptor = getattr(self._local, "lock_file", None)
-        if descriptor is None or self._local.lock_pid != os.getpid():
-            descriptor = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-            self._local.lock_file, self._local.lock_pid = descriptor, os.getpid()
-        return descriptor
 
     @contextmanager
     def _write(self, changes_settings: bool = False, shrink: bool = False) -> Iterator[sqlite3.Connection]:
@@ -225,11 +334,8 @@ class SQLiteStore:
         # Writers queue on a file lock: the kernel wakes the next one the moment
         # the lock is free, where SQLite's busy handler sleeps a millisecond or
         # more between tries. BEGIN IMMEDIATE then finds the database free.
-        # One descriptor per thread, so threads of one process exclude each other too.
         connection = self._connection()
-        descriptor = self._lock_file()
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
+        with self._write_lock.held():
             connection.execute("BEGIN IMMEDIATE")
             self._local.settings_write = changes_settings
             try:
@@ -249,8 +355,6 @@ class SQLiteStore:
                 # and a checkpoint cannot pass this connection's own snapshot.
                 connection.executescript("PRAGMA incremental_vacuum")
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     def _next_settings_generation(self, connection: sqlite3.Connection) -> None:
         # Numbered inside the transaction, the counter set before COMMIT: a
@@ -459,7 +563,7 @@ class SQLiteStore:
         entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
         # Trimming on every insert would double the statements of the hot path:
         # trim every so many entries, or sooner when big entries arrive.
-        self._journalled_since_trim += len(data)
+        self._journalled_since_trim += utf8_length(data)
         if entry_id % _TRIM_EVERY == 0:
             connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
         # The byte count reads every entry: run it once per sixteenth of the budget.
@@ -495,5 +599,10 @@ class SQLiteStore:
         return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
 
     def clear_requests(self) -> None:
+        # Imported here: the journal module imports the store package.
+        from mockserver.journal import clear_verdicts
+
         with self._write(shrink=True) as connection:
             connection.execute("DELETE FROM journal")
+        # The verdicts of the entries gone would only hold memory (this process's cache).
+        clear_verdicts()
