@@ -21,6 +21,7 @@ from mockserver.hosts import allowed_hosts_for
 from mockserver.seed import SeedError, generate_seed_document, read_seed_file
 from mockserver.serving import (
     DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_REQUEST_HEAD_TIMEOUT,
     DEFAULT_THREADS,
     HTTPServer,
     listening_socket,
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"(env {ENV_PREFIX}CONNECTION_LIMIT, default {DEFAULT_CONNECTION_LIMIT})",
     )
     serve.add_argument(
+        "--request-head-timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help=f"seconds a connection gets to send its request head (a body as long again, plus 1 s per 500 "
+        f"bytes); a slower one gets 408 and is closed (env {ENV_PREFIX}REQUEST_HEAD_TIMEOUT, "
+        f"default {DEFAULT_REQUEST_HEAD_TIMEOUT})",
+    )
+    serve.add_argument(
         "--trusted-proxy",
         metavar="ADDR",
         help=f"believe X-Forwarded-For/-Host/-Proto/-Port from this proxy address, '*' for any; "
@@ -196,9 +205,13 @@ def serve(args: argparse.Namespace) -> int:
     connection_limit = args.connection_limit or _positive_setting(
         env_value("CONNECTION_LIMIT"), "CONNECTION_LIMIT", DEFAULT_CONNECTION_LIMIT
     )
+    request_head_timeout = args.request_head_timeout or _positive_setting(
+        env_value("REQUEST_HEAD_TIMEOUT"), "REQUEST_HEAD_TIMEOUT", DEFAULT_REQUEST_HEAD_TIMEOUT
+    )
     server_options: dict[str, Any] = {
         "threads": threads,
         "connection_limit": connection_limit,
+        "request_head_timeout": request_head_timeout,
         "trusted_proxy": args.trusted_proxy or env_value("TRUSTED_PROXY"),
     }
     if workers > 1 and not settings.db:

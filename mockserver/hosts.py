@@ -67,7 +67,12 @@ def host_name(host_header: str) -> str:
     """``Host`` without its port, lower case, IPv6 brackets removed."""
     host = host_header.strip().lower()
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host[1:]
+        end = host.find("]")
+        port = host[end + 1 :] if end > 0 else ""
+        if end > 0 and (not port or (port[:1] == ":" and port[1:].isascii() and port[1:].isdigit())):
+            return host[1:end]
+        # "[::1" or "[::1]evil.com" names no host: kept whole, it matches no allowed name.
+        return host
     name, _, port = host.rpartition(":")
     return name if name and port.isascii() and port.isdigit() else host
 
@@ -90,7 +95,8 @@ def host_allowed(host_header: str | None, allowed: tuple[str, ...] | None) -> bo
         if pattern.startswith(".") and (name == pattern[1:] or name.endswith(pattern)):
             return True
     if "localhost" in allowed:
-        return is_loopback(name)
+        # A name still in brackets was malformed ("[::1"): no loopback spelling.
+        return not name.startswith("[") and is_loopback(name)
     return False
 
 

@@ -12,6 +12,12 @@ token the page puts in each form (random, one per server process).
 A refresh with filters searches the newest :data:`SEARCHED_REQUESTS`
 journal entries at most, and says so on the page when older ones were left
 out (``GET /_mock/requests`` filters the whole journal).
+
+The list shows previews: each entry's headers, body and response up to
+:data:`PREVIEW_CHARS` characters, its first :data:`PREVIEW_FINDINGS` schema
+errors and unknown fields, and a link to the entry's own page
+(``/_mock/ui/requests/<id>``), which shows all the journal kept of it. A
+refresh then costs about the same whatever clients sent.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from mockserver.context import emulator
 from mockserver.control import ADMIN_COOKIE, admin_problem, package_version
 from mockserver.errors import APIError
-from mockserver.journal import present
+from mockserver.journal import HEADER_BYTES, HEADERS_BYTES, present
 from mockserver.site_guard import same_origin_evidence
 
 blueprint = Blueprint(
@@ -45,6 +51,17 @@ SHOWN_REQUESTS = 200
 # A filtered refresh looks at this many of the newest journal entries at most.
 SEARCHED_REQUESTS = 1000
 _READ_BATCH = 250
+# What the list shows of each entry (its own page shows all of it): so many
+# characters of its headers, body and response, of its path and query, and so
+# many schema errors and unknown fields.
+PREVIEW_CHARS = 2048
+PREVIEW_PATH_CHARS = 512
+PREVIEW_FINDINGS = 10
+_METHOD_CHARS = 40
+# Bodies up to this many characters are laid out as indented JSON in a
+# preview; longer ones are shown as stored (laying them out costs more than
+# the preview shows).
+_PRETTY_CHARS = 16 * 1024
 # The hidden field of the inspector's forms; its value is this process's token.
 FORM_TOKEN_FIELD = "csrf_token"
 _FORM_TOKEN = secrets.token_urlsafe(32)
@@ -65,6 +82,58 @@ def _pretty(value: Any) -> str:
     if value is None or value == "":
         return "(empty)"
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _cut(text: str, limit: int) -> tuple[str, int | None]:
+    """(the first ``limit`` characters of ``text``, its length) when it is
+    longer, else (``text``, None)."""
+    if len(text) <= limit:
+        return text, None
+    return text[:limit], len(text)
+
+
+def _headers_text(headers: dict[str, str]) -> str:
+    return "".join(f"{name}: {value}\n" for name, value in headers.items())
+
+
+def _preview_text(value: Any, stored: str) -> str:
+    """What a preview shows of a body: as :func:`_pretty` lays it out when it
+    is short, as stored when it is long JSON."""
+    if isinstance(value, (dict, list)) and len(stored) > _PRETTY_CHARS:
+        return stored
+    return _pretty(value)
+
+
+def _previewed(raw: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` (presented) with what the list shows of it."""
+    target = entry["path"] + (f"?{entry['query']}" if entry.get("query") else "")
+    entry["target_text"], entry["target_length"] = _cut(target, PREVIEW_PATH_CHARS)
+    entry["method_text"] = _cut(entry["method"], _METHOD_CHARS)[0]
+    entry["headers_text"], entry["headers_text_length"] = _cut(_headers_text(entry["headers"]), PREVIEW_CHARS)
+    entry["body_text"], entry["body_text_length"] = _cut(_preview_text(entry["body"], raw["body"]), PREVIEW_CHARS)
+    entry["response_text"], entry["response_text_length"] = _cut(
+        _preview_text(entry["response"], raw["response"]), PREVIEW_CHARS
+    )
+    if entry.get("fault"):
+        entry["fault"] = _cut(entry["fault"], PREVIEW_CHARS)[0]
+    verdict = entry["verdict"]
+    entry["schema_errors"] = verdict["schema_errors"][:PREVIEW_FINDINGS]
+    entry["more_schema_errors"] = len(verdict["schema_errors"]) - len(entry["schema_errors"])
+    entry["unknown_fields"] = verdict["unknown_fields"][:PREVIEW_FINDINGS]
+    entry["more_unknown_fields"] = len(verdict["unknown_fields"]) - len(entry["unknown_fields"])
+    return entry
+
+
+def _whole(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` (presented) with all the journal kept of it, for its own page."""
+    entry["target_text"] = entry["path"] + (f"?{entry['query']}" if entry.get("query") else "")
+    entry["method_text"] = entry["method"]
+    entry["headers_text"] = _headers_text(entry["headers"])
+    entry["body_text"] = _pretty(entry["body"])
+    entry["response_text"] = _pretty(entry["response"])
+    entry["schema_errors"] = entry["verdict"]["schema_errors"]
+    entry["unknown_fields"] = entry["verdict"]["unknown_fields"]
+    return entry
 
 
 def _filters() -> dict[str, str]:
@@ -120,9 +189,7 @@ def _entries(filters: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[s
             entry["badge"] = verdict_of(entry)
             if filters["verdict"] and entry["badge"] != filters["verdict"]:
                 continue
-            entry["body_text"] = _pretty(entry["body"])
-            entry["response_text"] = _pretty(entry["response"])
-            shown.append(entry)
+            shown.append(_previewed(raw, entry))
             if len(shown) == SHOWN_REQUESTS:
                 break
     return shown, newest, False
@@ -158,6 +225,8 @@ def _context() -> dict[str, Any]:
         "unsearched": unsearched,
         "form_token": _FORM_TOKEN,
         "body_limit": state.settings.journal_body_bytes,
+        "header_bytes": HEADER_BYTES,
+        "headers_bytes": HEADERS_BYTES,
         "changed": _changed_by_last_request(newest),
         "faults": state.store.faults(),
         "strict": state.rules.strict,
@@ -213,6 +282,32 @@ def page() -> Response:
 def fragment() -> Response:
     """The page's main part alone, for the auto-refresh."""
     return _locked_out() or Response(render_template("inspector_main.html", **_context()), mimetype="text/html")
+
+
+@blueprint.get("/ui/requests/<int:entry_id>")
+def entry_page(entry_id: int) -> Response:
+    """One journal entry, all the journal kept of it."""
+    locked = _locked_out()
+    if locked is not None:
+        return locked
+    state = emulator()
+    # The newest entry numbered below entry_id + 1: this one, if the journal still holds it.
+    found = state.store.recent_requests(1, entry_id + 1)
+    entry = None
+    if found and found[0]["id"] == entry_id:
+        entry = _whole(present(found[0], state.contracts))
+        entry["badge"] = verdict_of(entry)
+    page = render_template(
+        "inspector_entry.html",
+        entry=entry,
+        entry_id=entry_id,
+        version=package_version(),
+        verdicts=VERDICTS,
+        body_limit=state.settings.journal_body_bytes,
+        header_bytes=HEADER_BYTES,
+        headers_bytes=HEADERS_BYTES,
+    )
+    return Response(page, status=200 if entry else 404, mimetype="text/html")
 
 
 @blueprint.post("/ui/login")

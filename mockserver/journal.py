@@ -19,7 +19,13 @@ from contracts import Contracts
 from mockserver.body import MAX_DEPTH, loads_strict, nesting_depth
 from mockserver.jsonio import utf8_safe
 from mockserver.masking import masked_bodies, masked_headers, masked_query, masked_url
-from mockserver.store.base import Row, verdict_size
+from mockserver.store.base import Row, utf8_length, verdict_size
+
+# The journal keeps each header's name and value up to HEADER_BYTES bytes and
+# all of an entry's headers up to HEADERS_BYTES (names and values in UTF-8):
+# a client may send hundreds of kilobytes of headers with every request.
+HEADER_BYTES = 4 * 1024
+HEADERS_BYTES = 16 * 1024
 
 _HEADER_NAMES: dict[str, str] = {}
 # Clients choose header names: remember only so many, or the cache grows without end.
@@ -64,6 +70,7 @@ def record(
     Secrets are masked (:mod:`mockserver.masking`). Bodies longer than
     ``body_limit`` bytes keep their first ``body_limit`` bytes and say how
     long they were; the verdict of a cut body is worked out now, from all of it.
+    Headers are masked first and then cut (:func:`cut_headers`).
     Every text is one UTF-8 can carry (:func:`~mockserver.jsonio.utf8_safe`),
     so no store and no reader of the journal fails on it.
     """
@@ -72,12 +79,13 @@ def record(
     body, response = masked_bodies(path, content_type, body, response)
     # An answer may echo a lone surrogate the client sent as a JSON escape.
     response = utf8_safe(response)
+    kept_headers, headers_length, headers_omitted = cut_headers(_safe_headers(masked_headers(headers)))
     entry: Row = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "method": method,
         "path": utf8_safe(masked_url(path) if "?" in path else path),
         "query": utf8_safe(masked_query(query)),
-        "headers": _safe_headers(masked_headers(headers)),
+        "headers": kept_headers,
         "body": body[:body_limit].decode("utf-8", "replace"),
         "status": status,
         "response": response,
@@ -85,6 +93,10 @@ def record(
         "request_contract": request_contract,
         "fault": fault,
     }
+    if headers_length is not None:
+        entry["headers_length"] = headers_length
+        if headers_omitted:
+            entry["headers_omitted"] = headers_omitted
     if len(body) > body_limit:
         entry["body_length"] = len(body)
         if _has_verdict(request_contract, method):
@@ -103,6 +115,44 @@ def _safe_headers(headers: dict[str, str]) -> dict[str, str]:
     if utf8_safe(everything) is everything:
         return headers
     return {utf8_safe(name): utf8_safe(value) for name, value in headers.items()}
+
+
+def cut_headers(headers: dict[str, str]) -> tuple[dict[str, str], int | None, int]:
+    """``headers`` as the journal keeps them: (headers, bytes sent, headers left out).
+
+    Each name and each value keeps its first :data:`HEADER_BYTES` bytes, and
+    all of them together their first :data:`HEADERS_BYTES`, in the order
+    sent: a header past that is left out. A cut text ends with
+    ``…[cut: N bytes]`` (N its length as sent). ``headers`` come masked, and
+    lengths count them so (a secret's length does not show); the bytes sent
+    (all names and values in UTF-8) are None when nothing was cut.
+    """
+    sizes = [(utf8_length(name), utf8_length(value)) for name, value in headers.items()]
+    total = sum(name + value for name, value in sizes)
+    if total <= HEADERS_BYTES and all(name <= HEADER_BYTES and value <= HEADER_BYTES for name, value in sizes):
+        return headers, None, 0
+    kept: dict[str, str] = {}
+    room = HEADERS_BYTES
+    omitted = 0
+    for (name, value), (name_size, value_size) in zip(headers.items(), sizes, strict=True):
+        shown_name = _cut_text(name, name_size, min(HEADER_BYTES, room))
+        if room <= 0 or shown_name in kept:
+            # No room left, or its cut name is that of a header kept already.
+            omitted += 1
+            continue
+        room -= min(name_size, HEADER_BYTES, room)
+        kept[shown_name] = _cut_text(value, value_size, min(HEADER_BYTES, room))
+        room -= min(value_size, HEADER_BYTES, room)
+    return kept, total, omitted
+
+
+def _cut_text(text: str, size: int, limit: int) -> str:
+    """``text`` (``size`` bytes in UTF-8) as its first ``limit`` bytes and a
+    mark saying how long it was, or whole when it fits."""
+    if size <= limit:
+        return text
+    head = text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
+    return f"{head}…[cut: {size} bytes]"
 
 
 def _has_verdict(contract: str | None, method: str) -> bool:
@@ -133,6 +183,7 @@ def present(entry: Row, contracts: Contracts) -> Row:
             shown[name] = utf8_safe(entry[name])
     if isinstance(entry.get("headers"), dict):
         shown["headers"] = _safe_headers(entry["headers"])
+    shown["headers_truncated"] = "headers_length" in entry
     shown["body_truncated"] = "body_length" in entry
     shown["response_truncated"] = "response_length" in entry
     contract = entry.get("request_contract")

@@ -9,6 +9,7 @@ it in.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import Any
 from urllib.parse import unquote_plus
@@ -25,7 +26,6 @@ _OPAQUE_SCHEMES = frozenset({"basic", "digest", "negotiate", "ntlm", "hoba", "mu
 _SCHEMES = _TOKEN_SCHEMES | _OPAQUE_SCHEMES
 # Form and query pairs: HTML forms use "&", older CGI libraries accept ";" too.
 _PAIR_SEPARATORS = re.compile(r"[&;]")
-_REPEATED_SLASHES = re.compile(r"/+")
 
 
 def mask_secret(secret: str) -> str:
@@ -138,7 +138,9 @@ def carries_credentials(path: str) -> bool:
     lowered = path.lower()
     if "login" not in lowered:  # most paths: no regular expression to run
         return False
-    return "auth/login" in _REPEATED_SLASHES.sub("/", lowered)
+    # Repeated slashes and dot segments ("auth///login", "auth/./login",
+    # "auth/x/../login") spell the same route to a proxy that normalises them.
+    return "auth/login" in posixpath.normpath(lowered)
 
 
 def masked_bodies(path: str, content_type: str | None, body: bytes, response: str) -> tuple[bytes, str]:

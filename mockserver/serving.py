@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
+import logging
 import os
 import signal
 import socket
@@ -16,8 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from waitress import wasyncore
-from waitress.channel import ClientDisconnected
-from waitress.server import BaseWSGIServer, create_server
+from waitress.adjustments import Adjustments
+from waitress.channel import ClientDisconnected, HTTPChannel
+from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
 from mockserver.config import Settings
@@ -40,6 +43,16 @@ _SHUTDOWN_SECONDS = 5.0
 DEFAULT_CONNECTION_LIMIT = 1000
 # Connections with no request in progress and no traffic this long are closed.
 CHANNEL_TIMEOUT_SECONDS = 60
+# A client has this long to send its request head, from its first byte (from
+# the accept on a new connection); the body then gets as long again, and a
+# second more for every MIN_BODY_RATE bytes it brings. A client that keeps
+# sending a little is never idle, so without this a few hundred of them would
+# hold every connection (slowloris). Real clients send a head in one write.
+DEFAULT_REQUEST_HEAD_TIMEOUT = 10
+# The rate Apache's mod_reqtimeout asks of request bodies by default.
+MIN_BODY_RATE = 500
+# How often, in seconds, connections are checked for both timeouts.
+SWEEP_SECONDS = 1
 # waitress refuses bodies above the emulator's own limit plus this much; bodies
 # in between still reach the emulator, which answers its JSON 413.
 BODY_LIMIT_SLACK = 64 * 1024
@@ -48,6 +61,8 @@ BODY_LIMIT_SLACK = 64 * 1024
 REQUEST_LOOKAHEAD = 1
 TRUSTED_PROXY_HEADERS = "x-forwarded-for x-forwarded-host x-forwarded-proto x-forwarded-port"
 _WAITRESS_CLIENT_GONE = "waitress.client_disconnected"
+
+log = logging.getLogger("omnitron_mock")
 
 
 class _WaitressDrop(ClientDisconnected, ConnectionDropped):
@@ -122,6 +137,102 @@ def _with_server_hooks(app: Any, parking: Callable[[], _Parking]) -> Any:
     return serve
 
 
+class _Channel(HTTPChannel):
+    """A waitress connection that knows how long the server has been waiting
+    for its client to deliver the current request.
+
+    waitress only closes connections that are idle; this one also knows when
+    a request has been coming too slowly. Everything here runs in the event
+    loop's thread, as ``received`` and the server's maintenance do.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Since when the server waits for the client: from the accept for the
+        # first request, from its first byte for later ones, from the end of
+        # the head for a body; None between requests (the idle timeout's case).
+        self._waiting_since: float | None = time.monotonic()
+        self._tracked: Any = None  # the parser of the request being received
+        self._in_body = False
+        self._body_base = 0  # body bytes received when the body's time started
+
+    def received(self, data: bytes) -> bool:
+        result = super().received(data)
+        now = time.monotonic()
+        request = self.request
+        if request is None:
+            self._waiting_since = None
+        elif request is not self._tracked:
+            # A new request began. On a new connection its time runs from the accept.
+            if self._tracked is not None or self._waiting_since is None:
+                self._waiting_since = now
+            self._in_body = False
+        if request is not None and request.headers_finished and not self._in_body:
+            self._in_body, self._waiting_since, self._body_base = True, now, request.body_bytes_received
+        self._tracked = request
+        return result
+
+    def overdue(self, now: float, head_timeout: float) -> bool:
+        """Whether the client took too long with its request; see DEFAULT_REQUEST_HEAD_TIMEOUT."""
+        if self._waiting_since is None or self.will_close or self.close_when_flushed:
+            return False
+        if self.requests:
+            # Earlier requests on this connection are running or queued: the
+            # server, not the client, holds things up. The client's time restarts.
+            self._waiting_since = now
+            if self._in_body and self.request is not None:
+                self._body_base = self.request.body_bytes_received
+            return False
+        allowed = head_timeout
+        if self._in_body and self.request is not None:
+            allowed += (self.request.body_bytes_received - self._body_base) / MIN_BODY_RATE
+        return now - self._waiting_since > allowed
+
+    def time_out(self, reply: bytes) -> None:
+        """Answer 408 if the socket takes it at once, and close."""
+        if not self.total_outbufs_len:
+            # Nothing of this connection's is queued or running (see overdue),
+            # so no other thread writes to the socket.
+            with contextlib.suppress(OSError):
+                self.socket.send(reply)
+        self.will_close = True  # the event loop closes it on its next round
+
+
+class _Server(TcpWSGIServer):
+    """waitress's TCP server, closing connections whose request is too slow."""
+
+    channel_class = _Channel
+
+    def __init__(self, *args: Any, request_head_timeout: float, **kwargs: Any) -> None:
+        self.request_head_timeout = request_head_timeout
+        body = json.dumps({"detail": f"The request did not arrive within {request_head_timeout:g} s."})
+        self._timeout_reply = (
+            "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}"
+        ).encode()
+        super().__init__(*args, **kwargs)
+
+    def maintenance(self, now: float) -> None:
+        # waitress's own sweep first: it closes idle connections.
+        super().maintenance(now)
+        moment = time.monotonic()
+        late = [
+            channel
+            for channel in list(self.active_channels.values())
+            if isinstance(channel, _Channel) and channel.overdue(moment, self.request_head_timeout)
+        ]
+        for channel in late:
+            channel.time_out(self._timeout_reply)
+        if late:
+            # One line a sweep, however many connections it closes.
+            log.warning(
+                "omnitron-mock: closed %d connection(s) whose request did not arrive within %g s "
+                "(--request-head-timeout)",
+                len(late),
+                self.request_head_timeout,
+            )
+
+
 def _close_trigger_safely(trigger: Any) -> None:
     """Make a pull of waitress's trigger after it closed do nothing.
 
@@ -173,6 +284,8 @@ class HTTPServer:
     body limit defaults to the emulator app's own limits (see
     :func:`request_body_limit`). ``trusted_proxy`` is the one address whose
     ``X-Forwarded-*`` headers are believed; every other client's are removed.
+    A connection whose request does not arrive within ``request_head_timeout``
+    seconds is answered 408 and closed (see DEFAULT_REQUEST_HEAD_TIMEOUT).
     """
 
     def __init__(
@@ -183,6 +296,7 @@ class HTTPServer:
         threads: int = DEFAULT_THREADS,
         *,
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        request_head_timeout: float = DEFAULT_REQUEST_HEAD_TIMEOUT,
         trusted_proxy: str | None = None,
         max_request_body_size: int | None = None,
         sock: socket.socket | None = None,
@@ -195,6 +309,7 @@ class HTTPServer:
             "ident": "omnitron-mock",
             "connection_limit": connection_limit,
             "channel_timeout": CHANNEL_TIMEOUT_SECONDS,
+            "cleanup_interval": SWEEP_SECONDS,
             "channel_request_lookahead": REQUEST_LOOKAHEAD,
             "max_request_body_size": max_request_body_size,
             # select() cannot watch descriptors numbered 1024 or more.
@@ -207,16 +322,31 @@ class HTTPServer:
         # Bound here, on the first address the name resolves to: given a name
         # with several, waitress would listen on each, one server per address.
         own_socket = sock is None
-        options["sockets"] = [listening_socket(host, port) if sock is None else sock]
+        bound = listening_socket(host, port) if sock is None else sock
+        options["sockets"] = [bound]
+        dispatcher = ThreadedTaskDispatcher()
         try:
-            # The app is wrapped before the dispatcher exists; no request runs
-            # before serve_forever, by when self._parking is set.
-            server = create_server(_with_server_hooks(app, lambda: self._parking), **options)
+            # What waitress's create_server does for one socket, with a server class of ours.
+            adjustments = Adjustments(**options)
+            dispatcher.set_thread_count(adjustments.threads)
+            # The hooks look self._parking up per request: no request runs
+            # before serve_forever, by when it is set.
+            server = _Server(
+                _with_server_hooks(app, lambda: self._parking),
+                {},
+                True,
+                bound,
+                dispatcher=dispatcher,
+                adj=adjustments,
+                bind_socket=False,
+                sockinfo=(bound.family, bound.type, bound.proto, bound.getsockname()),
+                request_head_timeout=request_head_timeout,
+            )
         except BaseException:
+            dispatcher.shutdown()  # its idle threads end at once
             if own_socket:
-                options["sockets"][0].close()
+                bound.close()
             raise
-        assert isinstance(server, BaseWSGIServer)
         _close_trigger_safely(server.trigger)
         self._server = server
         self._parking = _Parking(server.task_dispatcher, threads)

@@ -49,7 +49,10 @@ def _origin(scheme: str, netloc: str) -> tuple[str, str, str]:
 
 
 def _own_origin(origin: str, host: str | None, scheme: str) -> bool:
-    parts = urlsplit(origin.strip())
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:  # "http://[::1" and the like: no origin a browser sends
+        return False
     # "null" comes from sandboxed frames and file:// pages: not this site either.
     if not parts.scheme or not parts.netloc:
         return False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from mockserver import DEV_TOKEN, Settings, create_app, inspector
 
@@ -196,3 +198,81 @@ def test_filters_drop_entries_before_working_out_their_verdicts(
     presented.clear()
     assert badges(client.get("/_mock/?verdict=fault").get_data(as_text=True)) == []
     assert presented == []
+
+
+# -- previews: a refresh costs about the same whatever clients sent -----------------------------
+
+HUGE_HEADERS = {f"X-H{number}": "v" * 8192 for number in range(30)}
+# About 70 KB, and most of it grows when escaped for HTML.
+HUGE_BODY = ('"<<‹' * 11_700).encode()
+
+
+def entry_links(html: str) -> list[str]:
+    return re.findall(r'<p class="whole-entry"><a href="([^"]+)">', html)
+
+
+def test_a_refresh_of_huge_entries_stays_small(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inspector, "SHOWN_REQUESTS", 10)
+    for _ in range(12):
+        client.post("/api/i1/nothing/", data=HUGE_BODY, headers=HUGE_HEADERS)
+    # Each entry shows at most three previews of PREVIEW_CHARS characters, each
+    # character at most six bytes once escaped, and a few lines of markup.
+    bound = inspector.SHOWN_REQUESTS * (3 * inspector.PREVIEW_CHARS * 6 + 4096)
+    for page in ("/_mock/ui/fragment", "/_mock/"):
+        html = client.get(page).get_data(as_text=True)
+        assert len(badges(html)) == 10, page
+        assert len(html.encode()) < bound, (page, len(html.encode()))
+        assert f"Preview: the first {inspector.PREVIEW_CHARS} of" in html
+        assert entry_links(html) == [f"/_mock/ui/requests/{number}" for number in range(12, 2, -1)]
+
+
+def test_an_entry_page_shows_all_the_journal_kept(client: FlaskClient) -> None:
+    client.post("/api/i1/nothing/?q=1", data=HUGE_BODY, headers=HUGE_HEADERS)
+    [entry] = client.get("/_mock/requests").get_json()["requests"]
+    assert entry["body_truncated"] and entry["headers_truncated"]
+    [link] = entry_links(client.get("/_mock/").get_data(as_text=True))
+    response = client.get(link)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert str(escape(entry["body"])) in html, "the whole body the journal kept"
+    for name, value in entry["headers"].items():
+        assert str(escape(f"{name}: {value}")) in html
+    assert "Preview:" not in html
+    assert f"keeps the first 65536 of its {len(HUGE_BODY)} bytes" in html
+    assert "/_mock/requests?method=POST&amp;path=/api/i1/nothing/&amp;status=404" in html
+
+
+def test_long_verdicts_show_their_first_findings(client: FlaskClient, auth: dict[str, str]) -> None:
+    document: dict[str, Any] = {"orderitem_set": [{"id": 1, "status": "450"}]}
+    document.update({f"misspelt_{number:03d}": 1 for number in range(25)})
+    client.patch(BULK, data=json.dumps(document), headers={**auth, "Content-Type": "application/json"})
+    html = client.get("/_mock/").get_data(as_text=True)
+    assert html.count("<li><code>$.misspelt_") == inspector.PREVIEW_FINDINGS
+    assert f"And {25 - inspector.PREVIEW_FINDINGS} more" in html
+    [link] = entry_links(html)
+    assert client.get(link).get_data(as_text=True).count("<li><code>$.misspelt_") == 25
+
+
+def test_short_entries_show_whole_in_the_list(busy: FlaskClient) -> None:
+    html = busy.get("/_mock/").get_data(as_text=True)
+    assert "Preview:" not in html
+    assert "&#34;tracking_no&#34;: &#34;x&#34;" in html
+
+
+def test_an_entry_page_of_an_entry_gone_says_so(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.get("/api/i1/orders/1/", headers=auth)
+    for missing in ("/_mock/ui/requests/2", "/_mock/ui/requests/0", f"/_mock/ui/requests/{10**30}"):
+        response = client.get(missing)
+        assert response.status_code == 404, missing
+        assert "The journal holds no request" in response.get_data(as_text=True)
+    client.delete("/_mock/requests")
+    assert client.get("/_mock/ui/requests/1").status_code == 404
+
+
+def test_an_entry_page_asks_for_the_admin_token(guarded: FlaskClient) -> None:
+    guarded.get("/api/i1/orders/1/", headers={"Authorization": f"Token {DEV_TOKEN}"})
+    page: Any = guarded.get("/_mock/ui/requests/1")
+    assert page.status_code == 401
+    assert 'name="admin_token"' in page.get_data(as_text=True)
+    submit(guarded, "/_mock/ui/login", admin_token="ui-secret")
+    assert guarded.get("/_mock/ui/requests/1").status_code == 200

@@ -119,3 +119,56 @@ def test_inspector_works_without_javascript(server: HTTPServer) -> None:
         expect(entry.locator(".badge")).to_have_text("unknown fields")
         entry.locator("summary").click()
         expect(entry.get_by_text("$.orderitem_set[0].tracking_no")).to_be_visible()
+
+
+# Holds every fetch of the page's fragment until the test answers or fails it.
+HOLD_FRAGMENT_FETCHES = """
+(() => {
+  const realFetch = window.fetch.bind(window);
+  const held = [];
+  window.fragmentFetches = 0;
+  window.fetch = (url, options) => {
+    if (!String(url).includes("/ui/fragment")) { return realFetch(url, options); }
+    window.fragmentFetches += 1;
+    return new Promise((resolve, reject) => { held.push({ resolve, reject, url, options }); });
+  };
+  window.answerFragment = () => { const fetch = held.shift(); fetch.resolve(realFetch(fetch.url, fetch.options)); };
+  window.failFragment = () => { held.shift().reject(new TypeError("the emulator is restarting")); };
+})();
+"""
+
+
+def test_a_slow_refresh_delays_the_next_one(server: HTTPServer) -> None:
+    """The next refresh is scheduled when the current one ends: a slow
+    answer never has others piling up behind it (the page's clock is Playwright's)."""
+    with browser_page() as page:
+        page.add_init_script(script=HOLD_FRAGMENT_FETCHES)
+        page.clock.install(time=1_000_000)
+        page.clock.pause_at(1_001_000)
+        page.goto(f"{server.url}/_mock/")
+        entries = page.locator(".journal .entry")
+        expect(entries).to_have_count(0)
+
+        def fetches() -> int:
+            return page.evaluate("window.fragmentFetches")
+
+        page.clock.run_for(2_000)
+        assert fetches() == 1
+        page.clock.run_for(20_000)
+        assert fetches() == 1, "no refresh starts while one is still waiting for its answer"
+
+        # The answer comes: the page shows it, and the next refresh follows two seconds later.
+        requests.get(f"{server.url}/api/i1/orders/1/", headers=HEADERS, timeout=10)
+        page.evaluate("window.answerFragment()")
+        expect(entries).to_have_count(1)
+        page.clock.run_for(1_999)
+        assert fetches() == 1
+        page.clock.run_for(1)
+        assert fetches() == 2
+
+        # A failed refresh is tried again too, once.
+        page.evaluate("window.failFragment()")
+        page.clock.run_for(2_000)
+        assert fetches() == 3
+        page.clock.run_for(20_000)
+        assert fetches() == 3

@@ -272,7 +272,17 @@ def test_other_secret_headers_are_masked(client: FlaskClient, header: str, value
     assert entry["headers"][header] == shown
 
 
-@pytest.mark.parametrize("path", ["/api/i1/auth////login/", "/api/i1///AUTH/////login", "/api/v1/auth//////login///"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/i1/auth////login/",
+        "/api/i1///AUTH/////login",
+        "/api/v1/auth//////login///",
+        "/api/i1/auth/./login/",
+        "/api/i1/auth/x/../login/",
+        "/api/i1/./auth/.//login",
+    ],
+)
 @pytest.mark.parametrize("name", ["numeric-password", "form-encoded", "json-sent-as-form", "malformed"])
 @pytest.mark.parametrize("fault", ["status=503", "drop"])
 def test_any_run_of_slashes_in_a_login_path_is_a_login(users: FlaskClient, name: str, path: str, fault: str) -> None:

@@ -364,14 +364,16 @@ def test_sigterm_ends_parked_delays_at_once(tmp_path: Path, workers: int) -> Non
         try:
             # Every delayed request is parked, a thread lent to each.
             assert wait_until(lambda: sum(thread_count(pid) for pid in pids) >= idle + 4, 10.0)
-            started = time.monotonic()
             served.process.send_signal(signal.SIGTERM)
+            # A guard against a hang only: the delays are five minutes long.
             assert served.process.wait(timeout=30) == 0
-            # Before, each process waited out its dispatcher's timeout (twice) for the parked threads.
-            assert time.monotonic() - started < 3.0
             for connection in delayed:
                 # Closed unanswered: the server stopped first.
                 assert connection.recv(12) == b""
         finally:
             for connection in delayed:
                 connection.close()
+        # Every thread, the parked ones too, ended when asked: no dispatcher gave
+        # up waiting for one ("N thread(s) still running", after its timeout).
+        errors = [line for line in _drain(served.errors) if line is not None]  # type: ignore[arg-type]
+        assert not [line for line in errors if "still running" in line], errors

@@ -60,8 +60,20 @@ def dirty(client: FlaskClient) -> FlaskClient:
         {"Origin": "http://localhost:9999"},
         {"Origin": "https://localhost"},
         {"Origin": "https://localhost:80"},
+        {"Origin": "http://[::1"},
+        {"Origin": "http://[evil"},
     ],
-    ids=["other-origin", "null-origin", "fetch-metadata", "same-site", "other-port", "other-scheme", "https-port-80"],
+    ids=[
+        "other-origin",
+        "null-origin",
+        "fetch-metadata",
+        "same-site",
+        "other-port",
+        "other-scheme",
+        "https-port-80",
+        "unclosed-bracket",
+        "bracketed-name",
+    ],
 )
 def test_cross_site_requests_are_refused_and_change_nothing(
     dirty: FlaskClient, method: str, path: str, body: bytes | None, content_type: str | None, origin_headers: Any
@@ -239,7 +251,10 @@ def test_loopback_and_configured_names_are_served(loopback_app: Any, host: str) 
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil", ""])
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil", "", "[::1]evil.example", "[::1"],
+)
 @pytest.mark.parametrize("path", ["/_mock/state", "/_mock/", "/api/i1/active_user/", "/api/i1/active_user"])
 def test_other_host_names_are_refused_before_anything_runs(loopback_app: Any, host: str, path: str) -> None:
     client = loopback_app.test_client()

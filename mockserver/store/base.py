@@ -149,6 +149,14 @@ class Store(Protocol):
 
     def clear_requests(self) -> None: ...
 
+    def journal_size(self) -> int:
+        """The bytes the journal holds, as its byte budget counts them: kept
+        as entries come and go, exact across the processes sharing a store.
+        The memory store counts :func:`journal_entry_size`; the SQLite store
+        the UTF-8 bytes of each stored entry, entries past the count limit
+        not yet trimmed included."""
+        ...
+
     def faults(self) -> list[Row]:
         """Active faults, in the order they apply."""
         ...

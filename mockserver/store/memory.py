@@ -236,6 +236,10 @@ class MemoryStore:
                         break
         return found
 
+    def journal_size(self) -> int:
+        with self._lock:
+            return self._journal_size
+
     def _clear_journal(self) -> None:
         # Imported here: the journal module imports the store package.
         from mockserver.journal import clear_verdicts

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mockserver.rows import packed_id, packed_order, unpack_item, unpack_order
-from mockserver.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T, utf8_length
+from mockserver.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T
 from mockserver.store.generation import SharedCounter
 from mockserver.store.memory import token_digest
 
@@ -52,14 +52,20 @@ _PROBLEMS_SHOWN = 3
 # The journal is cut back to its limit every this many entries; reads never
 # return more than the limit.
 _TRIM_EVERY = 64
-# Drops the oldest entries until the rest fit the byte budget; the newest always stays.
-# LENGTH of a BLOB counts bytes (of TEXT, characters: a budget of characters
-# would let multi-byte bodies hold several times the bytes).
-_TRIM_TO_BUDGET = """
-DELETE FROM journal WHERE id < ? AND id <= (
-    SELECT id FROM (SELECT id, SUM(LENGTH(CAST(data AS BLOB))) OVER (ORDER BY id DESC) AS kept FROM journal)
-    WHERE kept > ? ORDER BY id DESC LIMIT 1)
-"""
+# The bytes of one journal row. LENGTH of a BLOB counts bytes (of TEXT,
+# characters: a budget of characters would let multi-byte bodies hold several
+# times the bytes).
+_ROW_BYTES = "LENGTH(CAST(data AS BLOB))"
+# The bytes all journal rows hold, kept in meta under this key and changed in
+# the transaction that inserts or deletes rows (every process writes under
+# the one write lock, so the count stays exact): a trim to the byte budget
+# reads only the oldest rows it drops, never the whole journal.
+_JOURNAL_BYTES_KEY = "journal_bytes"
+_ADD_JOURNAL_BYTES = (
+    f"UPDATE meta SET value = CAST(value AS INTEGER) + LENGTH(CAST(? AS BLOB)) WHERE key = '{_JOURNAL_BYTES_KEY}'"
+    " RETURNING CAST(value AS INTEGER)"
+)
+_COUNT_JOURNAL_BYTES = f"SELECT COALESCE(SUM({_ROW_BYTES}), 0) FROM journal"
 # SQLite caps the number of "?" in one statement; stay well below every build's limit.
 _IDS_PER_QUERY = 500
 _ITEM_STATES = (
@@ -259,8 +265,6 @@ class SQLiteStore:
         self.path = str(path)
         self._journal_limit = journal_limit
         self._journal_bytes = journal_bytes
-        # Bytes this process journalled since it last trimmed to the byte budget.
-        self._journalled_since_trim = 0
         self._local = threading.local()
         self._write_lock = _WriteLock(self.path + ".lock")
         try:
@@ -493,7 +497,7 @@ class SQLiteStore:
 
     def _restore(self, connection: sqlite3.Connection, seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
-        connection.execute("DELETE FROM journal")
+        self._empty_journal(connection)
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(seed.faults),))
 
     def load(self, seed: SeedData, replace: bool) -> None:
@@ -561,16 +565,56 @@ class SQLiteStore:
     def _insert_request(self, connection: sqlite3.Connection, entry: Row, data: str | None = None) -> None:
         data = data or _dumps(entry)
         entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
-        # Trimming on every insert would double the statements of the hot path:
-        # trim every so many entries, or sooner when big entries arrive.
-        self._journalled_since_trim += utf8_length(data)
+        # Measured by SQLite as the trims measure what they drop.
+        found = connection.execute(_ADD_JOURNAL_BYTES, (data,)).fetchone()
+        if found is None:
+            # A file from a version that kept no count: count once (this entry included).
+            total = connection.execute(_COUNT_JOURNAL_BYTES).fetchone()[0]
+            connection.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_JOURNAL_BYTES_KEY, total))
+        else:
+            total = found[0]
+        # Trimming to the count on every insert would add a statement to the
+        # hot path: trim every so many entries (reads show the limit anyway).
         if entry_id % _TRIM_EVERY == 0:
-            connection.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self._journal_limit,))
-        # The byte count reads every entry: run it once per sixteenth of the budget.
-        if self._journalled_since_trim > self._journal_bytes // 16:
-            connection.execute(_TRIM_TO_BUDGET, (entry_id, self._journal_bytes))
-            self._journalled_since_trim = 0
+            total -= self._delete_journal_up_to(connection, entry_id - self._journal_limit)
+        if total > self._journal_bytes:
+            self._trim_to_budget(connection, entry_id, total - self._journal_bytes)
         entry["id"] = entry_id
+
+    def _trim_to_budget(self, connection: sqlite3.Connection, newest_id: int, excess: int) -> None:
+        """Drop the oldest entries until ``excess`` bytes are gone; the newest
+        entry stays even when it alone is over the budget."""
+        freed = 0
+        last = None
+        rows = connection.execute(f"SELECT id, {_ROW_BYTES} FROM journal WHERE id < ? ORDER BY id", (newest_id,))
+        try:
+            for row_id, size in rows:
+                last, freed = row_id, freed + size
+                if freed >= excess:
+                    break
+        finally:
+            rows.close()
+        if last is not None:
+            self._delete_journal_up_to(connection, last)
+
+    def _delete_journal_up_to(self, connection: sqlite3.Connection, last_id: int) -> int:
+        """Delete the entries numbered up to ``last_id``; return (and uncount) the bytes they held."""
+        sizes = connection.execute(f"DELETE FROM journal WHERE id <= ? RETURNING {_ROW_BYTES}", (last_id,)).fetchall()
+        freed = sum(size for (size,) in sizes)
+        if freed:
+            connection.execute(
+                f"UPDATE meta SET value = CAST(value AS INTEGER) - ? WHERE key = '{_JOURNAL_BYTES_KEY}'", (freed,)
+            )
+        return freed
+
+    def _empty_journal(self, connection: sqlite3.Connection) -> None:
+        connection.execute("DELETE FROM journal")
+        connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, 0)", (_JOURNAL_BYTES_KEY,))
+
+    def journal_size(self) -> int:
+        with self._read() as connection:
+            found = connection.execute("SELECT value FROM meta WHERE key = ?", (_JOURNAL_BYTES_KEY,)).fetchone()
+            return int(found[0]) if found else connection.execute(_COUNT_JOURNAL_BYTES).fetchone()[0]
 
     def requests(self) -> list[Row]:
         rows = (
@@ -603,6 +647,6 @@ class SQLiteStore:
         from mockserver.journal import clear_verdicts
 
         with self._write(shrink=True) as connection:
-            connection.execute("DELETE FROM journal")
+            self._empty_journal(connection)
         # The verdicts of the entries gone would only hold memory (this process's cache).
         clear_verdicts()
