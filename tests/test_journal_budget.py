@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mockserver import DEV_TOKEN, Settings, create_app, journal
-from mockserver.store.memory import MemoryStore
+from omnitron_mock import DEV_TOKEN, Settings, create_app, journal
+from omnitron_mock.store.memory import MemoryStore
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
