@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/omnitron-mock/bin:$PATH
 
 WORKDIR /build
-COPY pyproject.toml README.md CHANGELOG.md ./
+COPY pyproject.toml README.md CHANGELOG.md LICENSE ./
 COPY contracts ./contracts
 COPY mockserver ./mockserver
 COPY pytest_plugin ./pytest_plugin
@@ -35,5 +35,5 @@ ENV OMNITRON_MOCK_HOST=0.0.0.0 \
 VOLUME ["/data"]
 EXPOSE 8000
 USER 10001:10001
-HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["python", "-m", "mockserver.healthcheck"]
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["python", "-m", "omnitron_mock.healthcheck"]
 CMD ["omnitron-mock", "serve"]

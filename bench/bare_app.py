@@ -13,7 +13,7 @@ _REQUEST = json.loads((Path(__file__).resolve().parents[1] / "tests/data/documen
 
 
 def _emulator_answer() -> bytes:
-    from mockserver import DEV_TOKEN, create_app
+    from omnitron_mock import DEV_TOKEN, create_app
 
     client = create_app().test_client()
     response = client.patch(

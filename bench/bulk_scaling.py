@@ -21,10 +21,9 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BULK_PATH, DEV_TOKEN, median, save, table
-
-from mockserver import Settings, create_app
-from mockserver.seed import generate_seed_document
-from mockserver.serving import HTTPServer
+from omnitron_mock import Settings, create_app
+from omnitron_mock.seed import generate_seed_document
+from omnitron_mock.serving import HTTPServer
 
 SIZES = (1, 10, 100, 1000)
 HEADERS = {"Authorization": f"Token {DEV_TOKEN}", "Content-Type": "application/json"}

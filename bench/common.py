@@ -125,7 +125,7 @@ def image_serve(db: Path) -> tuple[list[str], dict[str, str], int]:
     port = free_port()
     environment = {**environment, "OMNITRON_MOCK_HOST": "127.0.0.1", "OMNITRON_MOCK_PORT": str(port)}
     environment["OMNITRON_MOCK_DB"] = str(db)
-    return [sys.executable, "-m", "mockserver", *command[1:]], environment, port
+    return [sys.executable, "-m", "omnitron_mock", *command[1:]], environment, port
 
 
 def gunicorn(app: str, workers: int) -> tuple[list[str], int]:

@@ -27,9 +27,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_app
 from common import BULK_PATH, DEV_TOKEN, DOCUMENTED_REQUEST, median, save, table
-
-from mockserver import Settings, create_app
-from mockserver.store.sqlite import SQLiteStore
+from omnitron_mock import Settings, create_app
+from omnitron_mock.store.sqlite import SQLiteStore
 
 BODY = json.dumps(DOCUMENTED_REQUEST).encode()
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import omnitron_mock
 from common import save, table
-
-import mockserver
-from mockserver import Settings, create_app
-from mockserver.store import SeedData
-from mockserver.store.sqlite import SQLiteStore
+from omnitron_mock import Settings, create_app
+from omnitron_mock.store import SeedData
+from omnitron_mock.store.sqlite import SQLiteStore
 
 HUGE_HEADERS = {f"X-H{number}": "v" * 8192 for number in range(30)}
 HUGE_BODY = ('"<<‹' * 11_700).encode()
@@ -105,7 +104,7 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=5)
     parser.add_argument("--json", type=Path, help="where to write the figures (default bench/results/…json)")
     args = parser.parse_args()
-    print(f"code: {Path(mockserver.__file__).parent}")
+    print(f"code: {Path(omnitron_mock.__file__).parent}")
     with tempfile.TemporaryDirectory(prefix="journal-budget-") as folder:
         writes = journal_writes(Path(folder), args.entries, args.entry_kb)
         print(table(list(writes), [list(writes.values())]))

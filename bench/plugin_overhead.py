@@ -24,10 +24,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save
-
-from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings
-from pytest_plugin.handle import Credentials, EmulatorHandle
-from pytest_plugin.sessions import InProcessEmulator, LiveEmulator
+from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings
+from omnitron_mock_pytest.handle import Credentials, EmulatorHandle
+from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator
 
 CREDENTIALS = Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN)
 BODY = {"orderitem_set": [{"id": 1, "status": "450"}, {"id": 2, "status": "500", "tracking_number": "T2"}]}
@@ -51,9 +50,9 @@ def cold_start_seconds(repeat: int) -> list[float]:
     script = textwrap.dedent(
         """
         import requests
-        from mockserver import Settings, DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN
-        from pytest_plugin.handle import Credentials, EmulatorHandle
-        from pytest_plugin.sessions import LiveEmulator
+        from omnitron_mock import Settings, DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN
+        from omnitron_mock_pytest.handle import Credentials, EmulatorHandle
+        from omnitron_mock_pytest.sessions import LiveEmulator
         emulator = LiveEmulator.start(Settings(), Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN))
         assert requests.get(emulator.server.url + "/_mock/health", timeout=10).status_code == 200
         emulator.stop()

@@ -26,10 +26,9 @@ from flask import Flask
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median, save, table
 from inprocess import mean_call_us
-
-from mockserver import Settings, create_app
-from mockserver.context import EXTENSION_KEY
-from mockserver.store import sqlite as sqlite_store
+from omnitron_mock import Settings, create_app
+from omnitron_mock.context import EXTENSION_KEY
+from omnitron_mock.store import sqlite as sqlite_store
 
 SETTINGS = ("OFF", "NORMAL")
 # PRAGMA synchronous reads back as a number.

@@ -24,8 +24,8 @@ from common import save, table
 PROBE = r"""
 import gc, io, json, os, statistics, sys, time
 from werkzeug.test import EnvironBuilder, run_wsgi_app
-from mockserver import DEV_TOKEN, Settings, create_app
-from mockserver.seed import generate_seed_document, startup_seed
+from omnitron_mock import DEV_TOKEN, Settings, create_app
+from omnitron_mock.seed import generate_seed_document, startup_seed
 
 size, store, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 def rss_mib():

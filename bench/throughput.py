@@ -11,7 +11,7 @@ documented 3-item body):
   2 worker processes, state shared in SQLite);
 - emulator, serve 1 process (memory): ``omnitron-mock serve`` with its
   defaults, as a developer starts it;
-- emulator, gunicorn: 2 sync workers on SQLite (``mockserver.wsgi:application``,
+- emulator, gunicorn: 2 sync workers on SQLite (``omnitron_mock.wsgi:application``,
   still offered to those who run gunicorn themselves);
 - bare: a Flask endpoint returning the emulator's answer as static bytes (the
   framework ceiling), on each of these three servers with the same settings;
@@ -73,8 +73,7 @@ CEILINGS = {
 def serve_bare(port: int, workers: int) -> None:
     """The bare Flask app on the emulator's own server code, as ``serve`` runs it."""
     from bare_app import app
-
-    from mockserver.serving import HTTPServer, listening_socket, run_workers
+    from omnitron_mock.serving import HTTPServer, listening_socket, run_workers
 
     if workers == 1:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -122,7 +121,7 @@ def main() -> None:
     openapi = work / "openapi.json"
     openapi.write_text(
         subprocess.run(
-            [sys.executable, "-m", "mockserver", "openapi"], capture_output=True, text=True, check=True
+            [sys.executable, "-m", "omnitron_mock", "openapi"], capture_output=True, text=True, check=True
         ).stdout
     )
     prism = None if args.no_prism else install_prism(work / "prism")
@@ -130,13 +129,13 @@ def main() -> None:
     image_command, image_env, image_port = image_serve(work / "image.db")
     image_workers = int(image_env.get("OMNITRON_MOCK_WORKERS", "1"))
     serve_port = free_port()
-    gunicorn_command, gunicorn_port = gunicorn("mockserver.wsgi:application", 2)
+    gunicorn_command, gunicorn_port = gunicorn("omnitron_mock.wsgi:application", 2)
     env_bare = {"PYTHONPATH": str(ROOT / "bench")}
     # name: (command, environment, port)
     servers: dict[str, tuple[list[str], dict[str, str], int]] = {
         IMAGE: (image_command, image_env, image_port),
         CEILINGS[IMAGE]: _with_env(bare_on_serve(image_workers), env_bare),
-        SERVE: ([sys.executable, "-m", "mockserver", "serve", "--port", str(serve_port)], {}, serve_port),
+        SERVE: ([sys.executable, "-m", "omnitron_mock", "serve", "--port", str(serve_port)], {}, serve_port),
         CEILINGS[SERVE]: _with_env(bare_on_serve(1), env_bare),
         GUNICORN: (gunicorn_command, {"OMNITRON_MOCK_DB": str(work / "gunicorn.db")}, gunicorn_port),
         CEILINGS[GUNICORN]: _with_env(gunicorn("bare_app:app", 2), env_bare),
@@ -240,10 +239,10 @@ def measure_startup(work: Path) -> dict[str, float]:
     for attempt in range(5):
         port = free_port()
         commands = [
-            ("omnitron-mock serve", [sys.executable, "-m", "mockserver", "serve", "--port", str(port)], {}, port),
+            ("omnitron-mock serve", [sys.executable, "-m", "omnitron_mock", "serve", "--port", str(port)], {}, port),
             ("image config (serve, 2 workers, SQLite)", *image_serve(work / f"startup-image-{attempt}.db")),
         ]
-        gunicorn_command, gunicorn_port = gunicorn("mockserver.wsgi:application", 2)
+        gunicorn_command, gunicorn_port = gunicorn("omnitron_mock.wsgi:application", 2)
         gunicorn_env = {"OMNITRON_MOCK_DB": str(work / f"startup-{attempt}.db")}
         commands.append(("gunicorn emulator (2 workers, SQLite)", gunicorn_command, gunicorn_env, gunicorn_port))
         for name, command, env, server_port in commands:

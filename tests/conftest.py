@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 from flask.testing import FlaskClient
+from omnitron_mock import DEV_TOKEN, Settings, create_app
+from omnitron_mock.serving import HTTPServer
 
-from mockserver import DEV_TOKEN, Settings, create_app
-from mockserver.serving import HTTPServer
 from tests.helpers import ARTIFACTS, FIGURES, ContractCheckedClient, checked_session, get_state
 
 

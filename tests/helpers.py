@@ -12,9 +12,8 @@ from urllib.parse import urlsplit
 
 import requests
 from flask.testing import FlaskClient
+from omnitron_mock import contracts
 from werkzeug.test import TestResponse
-
-import contracts
 
 PREFIXES = ("/api/i1/", "/api/v1/")
 # Figures the robustness tests gather; conftest prints them after the run.

@@ -6,7 +6,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from mockserver import DEV_TOKEN
+from omnitron_mock import DEV_TOKEN
+
 from tests.helpers import FIGURES, checked_session
 
 THREADS = 8

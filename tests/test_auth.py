@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, create_app
 from werkzeug.test import TestResponse
 
-from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, create_app
 from tests.helpers import ContractCheckedClient, get_state
 
 PREFIXES = [pytest.param("/api/i1/", id="i1"), pytest.param("/api/v1/", id="v1")]

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from omnitron_mock import DEV_TOKEN
 
-from mockserver import DEV_TOKEN
 from tests.helpers import FIGURES, get_state
 
 BULK = "/api/i1/order_items/bulk_status_update/"

@@ -11,9 +11,7 @@ import itertools
 from typing import Any
 
 import pytest
-
-import contracts
-from mockserver import Settings
+from omnitron_mock import Settings, contracts
 
 BULK_PATH = "/api/i1/order_items/bulk_status_update/"
 
@@ -34,7 +32,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
     return getattr(request, "param", Settings(strict=True))
 
 
-# --- the messages of mockserver/rules.py --------------------------------------
+# --- the messages of omnitron_mock/rules.py --------------------------------------
 
 
 def _describe(code: str) -> str:

@@ -10,8 +10,8 @@ import copy
 from typing import Any
 
 import pytest
+from omnitron_mock import Settings
 
-from mockserver import Settings
 from tests.helpers import documented
 
 BULK = "order_items/bulk_status_update/"

@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 import requests
+from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, contracts
 
-import contracts
-from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME
 from tests.helpers import checked_session
 
 LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
-CLI = [sys.executable, "-m", "mockserver"]
+CLI = [sys.executable, "-m", "omnitron_mock"]
 HTTP = checked_session()
 
 

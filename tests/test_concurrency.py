@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from mockserver import DEV_TOKEN
-from mockserver.serving import HTTPServer
+from omnitron_mock import DEV_TOKEN
+from omnitron_mock.serving import HTTPServer
+
 from tests.helpers import checked_session
 from tests.serial_order import assert_concurrent_bulks_serialize
 

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from omnitron_mock import contracts
+from omnitron_mock.contracts import ContractError, ContractViolation
 
-import contracts
-from contracts import ContractError, ContractViolation
 from tests.helpers import documented
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "omnitron-order-bulk-status-update.txt"
@@ -103,6 +103,17 @@ def test_status_codes_exist_only_in_the_contract_files() -> None:
     root = Path(__file__).resolve().parents[1]
     codes = set(contracts.default_contracts().statuses())
     literal = re.compile(r"""["'](\d{2,3})["']""")
-    for source in [*root.joinpath("mockserver").rglob("*.py"), *root.joinpath("contracts").rglob("*.py")]:
+    for source in root.joinpath("mockserver").rglob("*.py"):
         found = {match for match in literal.findall(source.read_text("utf-8")) if match in codes}
         assert not found, f"{source.name} hard-codes status codes {sorted(found)}"
+
+
+def test_the_contracts_folder_is_language_neutral_data() -> None:
+    """contracts/ holds JSON only (schemas, the OpenAPI document, data tables);
+    the Python that loads them lives in the server package, which reads this
+    very folder in a checkout."""
+    root = Path(__file__).resolve().parents[1] / "contracts"
+    files = [path for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    assert files
+    assert {path.suffix for path in files} == {".json"}, sorted(str(p.relative_to(root)) for p in files)
+    assert Path(str(contracts.data_root())) == root

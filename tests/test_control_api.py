@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-
-import contracts
-from mockserver import DEV_TOKEN, DEV_USERNAME, Settings, create_app
+from omnitron_mock import DEV_TOKEN, DEV_USERNAME, Settings, contracts, create_app
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 import requests
 from flask.testing import FlaskClient
-
-from mockserver import DEV_TOKEN
-from mockserver.fault_middleware import PARK_HOOK, FaultMiddleware
-from mockserver.serving import HTTPServer
+from omnitron_mock import DEV_TOKEN
+from omnitron_mock.fault_middleware import PARK_HOOK, FaultMiddleware
+from omnitron_mock.serving import HTTPServer
 
 AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
 TEN_MINUTES_MS = 600_000

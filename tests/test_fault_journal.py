@@ -6,9 +6,8 @@ import io
 import json
 from typing import Any
 
+from omnitron_mock import DEV_TOKEN
 from werkzeug.test import EnvironBuilder, run_wsgi_app
-
-from mockserver import DEV_TOKEN
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 DOCUMENT = {"orderitem_set": [{"id": 1, "status": "450"}]}

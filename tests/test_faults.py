@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 import requests
 from flask.testing import FlaskClient
+from omnitron_mock import Settings, create_app
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
-
-from mockserver import Settings, create_app
 
 BULK = "/order_items/bulk_status_update/"
 SHIP_ITEM_1 = {"orderitem_set": [{"id": 1, "status": "500", "tracking_number": "TR1", "shipping_company": "ups"}]}
@@ -252,7 +251,7 @@ def test_reset_clears_added_faults_and_restores_startup_ones(tmp_path: Path, aut
 
 
 def test_in_process_client_sees_a_dropped_connection_too(auth: dict[str, str]) -> None:
-    from pytest_plugin.inprocess import InProcessTransport
+    from omnitron_mock_pytest.inprocess import InProcessTransport
 
     app = create_app(faults=[{"kind": "drop", "times": 1}, {"kind": "truncate", "times": 1}])
     transport = InProcessTransport(app, "http://in-process.test").start()
@@ -273,6 +272,6 @@ def test_in_process_client_sees_a_dropped_connection_too(auth: dict[str, str]) -
 def test_fault_profile_file_is_json(tmp_path: Path) -> None:
     profile = tmp_path / "flaky.json"
     profile.write_text(json.dumps([{"kind": "flaky", "rate": 0.25, "seed": 1}]))
-    from mockserver.faults import read_fault_profile
+    from omnitron_mock.faults import read_fault_profile
 
     assert read_fault_profile(profile) == [{"kind": "flaky", "rate": 0.25, "seed": 1}]

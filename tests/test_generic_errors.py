@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings, create_app
+from omnitron_mock.store.memory import MemoryStore
 from werkzeug.test import TestResponse
 
-from mockserver import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings, create_app
-from mockserver.store.memory import MemoryStore
 from tests.helpers import ContractCheckedClient, get_state
 
 PREFIXES = [pytest.param("/api/i1/", id="i1"), pytest.param("/api/v1/", id="v1")]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from omnitron_mock import DEV_TOKEN
 
-from mockserver import DEV_TOKEN
 from tests.helpers import checked_session
 from tests.serial_order import assert_concurrent_bulks_serialize
 
@@ -34,7 +34,7 @@ def gunicorn_url(tmp_path: Path) -> Iterator[str]:
             str(WORKERS),
             "--bind",
             "127.0.0.1:0",
-            "mockserver.wsgi:application",
+            "omnitron_mock.wsgi:application",
         ],
         stderr=subprocess.PIPE,
         text=True,

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
-
-from mockserver import DEV_TOKEN, Settings, create_app, inspector
+from omnitron_mock import DEV_TOKEN, Settings, create_app, inspector
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 
@@ -129,7 +128,7 @@ def test_admin_token_guards_the_page_and_its_buttons(guarded: FlaskClient) -> No
 
 
 def test_big_stores_show_the_first_orders_only(auth: dict[str, str]) -> None:
-    from mockserver.seed import generate_seed_document
+    from omnitron_mock.seed import generate_seed_document
 
     client = create_app(seed=generate_seed_document(205, 1)).test_client()
     html = client.get("/_mock/").get_data(as_text=True)

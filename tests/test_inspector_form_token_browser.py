@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import requests
+from omnitron_mock import DEV_TOKEN, create_app
+from omnitron_mock.serving import HTTPServer
 
-from mockserver import DEV_TOKEN, create_app
-from mockserver.serving import HTTPServer
 from tests.browser.chromium import browser_page, chromium_path
 
 try:

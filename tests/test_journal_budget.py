@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mockserver import DEV_TOKEN, Settings, create_app, journal
-from mockserver.journal import HEADER_BYTES, HEADERS_BYTES
-from mockserver.store import SeedData
-from mockserver.store.memory import MemoryStore
-from mockserver.store.sqlite import _TRIM_EVERY, SQLiteStore
+from omnitron_mock import DEV_TOKEN, Settings, create_app, journal
+from omnitron_mock.journal import HEADER_BYTES, HEADERS_BYTES
+from omnitron_mock.store import SeedData
+from omnitron_mock.store.memory import MemoryStore
+from omnitron_mock.store.sqlite import _TRIM_EVERY, SQLiteStore
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 AUTH = {"Authorization": f"Token {DEV_TOKEN}"}

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from omnitron_mock import contracts
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-
-import contracts
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"
 OPENAPI_PATH = CONTRACTS_DIR / "openapi.json"

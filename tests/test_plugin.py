@@ -147,7 +147,7 @@ def test_handle_with_file(omnitron):
     assert omnitron.order(30)["orderitem_set"] == [300]
 
 def test_bad_seed_names_the_path_and_loads_nothing(omnitron):
-    from mockserver.seed import SeedError
+    from omnitron_mock.seed import SeedError
     with pytest.raises(SeedError, match=r"\\$\\.orders\\[0\\]\\.items\\[0\\]\\.status"):
         omnitron.seed(orders=[{"id": 50, "items": [{"id": 500, "status": "999"}]}])
     with pytest.raises(KeyError):
@@ -190,8 +190,8 @@ def test_session_settings_and_credentials_are_overridable(pytester: pytest.Pytes
     pytester.makeconftest(
         """
 import pytest
-from mockserver import Settings
-from pytest_plugin import Credentials
+from omnitron_mock import Settings
+from omnitron_mock_pytest import Credentials
 
 @pytest.fixture(scope="session")
 def omnitron_settings():
@@ -407,7 +407,7 @@ def test_bad_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
 @pytest.fixture
 def real_omnitron() -> Iterator[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--user", "verifier:secret:verifier-token"],
+        [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--user", "verifier:secret:verifier-token"],
         stdout=subprocess.PIPE,
         text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("OMNITRON_MOCK_")},
@@ -444,7 +444,7 @@ def test_seeds(omnitron):
 
 @pytest.mark.omnitron_readonly
 def test_journal_is_emulator_only(omnitron):
-    from pytest_plugin import EmulatorOnly
+    from omnitron_mock_pytest import EmulatorOnly
     with pytest.raises(EmulatorOnly, match="needs the emulator"):
         omnitron.requests()
 """
@@ -484,12 +484,12 @@ def test_provider_mode_with_bad_credentials_errors(pytester: pytest.Pytester, re
 
 
 def test_the_core_never_imports_pytest() -> None:
-    """Only pytest_plugin.plugin may import pytest; the rest serves any test runner."""
+    """Only omnitron_mock_pytest.plugin may import pytest; the rest serves any test runner."""
     script = (
         "import sys; sys.modules['pytest'] = None\n"
-        "import mockserver, contracts, pytest_plugin\n"
-        "from pytest_plugin import LiveEmulator, Credentials\n"
-        "from mockserver import Settings, DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN\n"
+        "import omnitron_mock, omnitron_mock.contracts, omnitron_mock_pytest\n"
+        "from omnitron_mock_pytest import LiveEmulator, Credentials\n"
+        "from omnitron_mock import Settings, DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN\n"
         "emulator = LiveEmulator.start(Settings(), Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN))\n"
         "emulator.handle().assert_item(1, status='400')\n"
         "emulator.stop()\n"
@@ -498,6 +498,70 @@ def test_the_core_never_imports_pytest() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "core ok"
+
+
+# What loading the plugin must not import: pytest loads it in every run of every
+# project that has omnitron-mock installed, most of which never ask for a fixture.
+HEAVY_MODULES = (
+    "flask",
+    "jsonschema",
+    "referencing",
+    "waitress",
+    "werkzeug",
+    "requests",
+    "responses",
+    "omnitron_mock.app",
+    "omnitron_mock.contracts",
+)
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """The entry point's module imports pytest and the standard library only;
+    the package's exports still load, on first use."""
+    script = (
+        "import sys, pytest\n"
+        "import omnitron_mock_pytest.plugin\n"
+        f"heavy = [name for name in {HEAVY_MODULES!r} if name in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from omnitron_mock_pytest import Credentials, assert_matches_contract\n"
+        "assert 'flask' in sys.modules and Credentials.__name__ == 'Credentials'\n"
+        "print('light')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "light"
+
+
+def test_the_fixtures_import_the_emulator_when_a_test_asks(pytester: pytest.Pytester) -> None:
+    """A run whose tests use no fixture imports no emulator; the first
+    ``omnitron`` fixture does. A subprocess, so this process's imports don't count."""
+    pytester.makepyfile(
+        f"""
+import sys
+
+HEAVY = {HEAVY_MODULES!r}
+
+def test_a_without_the_fixture(request):
+    assert request.config.pluginmanager.has_plugin("omnitron")
+    assert [name for name in HEAVY if name in sys.modules] == []
+
+def test_b_with_the_fixture(omnitron):
+    assert "flask" in sys.modules
+    omnitron.assert_item(1, status="400")
+"""
+    )
+    # Only this plugin: the other plugins of this venv (schemathesis, hypothesis, ...) import what they import.
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--omnitron-mode", "inprocess", "-v", *_other_plugins_off()
+    )
+    result.assert_outcomes(passed=2)
+
+
+def _other_plugins_off() -> list[str]:
+    from importlib.metadata import entry_points
+
+    names = {entry.name for entry in entry_points(group="pytest11")} - {"omnitron"}
+    return [option for name in sorted(names) for option in ("-p", f"no:{name}")]
 
 
 def test_faults_clear_between_tests(pytester: pytest.Pytester, mode: str) -> None:

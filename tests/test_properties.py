@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from omnitron_mock.bulk import apply_bulk, parse_bulk
+from omnitron_mock.contracts import Contracts, load_data
+from omnitron_mock.errors import FieldErrors
+from omnitron_mock.rules import Rules
+from omnitron_mock.seed import build_seed
+from omnitron_mock.store import MemoryStore
 
-from contracts import Contracts, load_data
-from mockserver.bulk import apply_bulk, parse_bulk
-from mockserver.errors import FieldErrors
-from mockserver.rules import Rules
-from mockserver.seed import build_seed
-from mockserver.store import MemoryStore
 from tests.helpers import FIGURES
 
 MAX_ITEMS = 4

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-
-from mockserver import DEV_USERNAME, Settings
+from omnitron_mock import DEV_USERNAME, Settings
 
 PREFIXES = ("/api/i1", "/api/v1")
 

@@ -8,11 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-import contracts
-from mockserver import create_app
-from mockserver.config import ENV_PREFIX
-from mockserver.serving import HTTPServer
+from omnitron_mock import contracts, create_app
+from omnitron_mock.config import ENV_PREFIX
+from omnitron_mock.serving import HTTPServer
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text("utf-8")
@@ -118,7 +116,7 @@ def test_every_documented_environment_variable_is_read_by_the_code() -> None:
 
 
 def test_every_serve_flag_is_documented() -> None:
-    from mockserver.cli import build_parser
+    from omnitron_mock.cli import build_parser
 
     serve = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
     flags = {option for action in serve._actions for option in action.option_strings if option.startswith("--")}

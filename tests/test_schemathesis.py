@@ -11,8 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mockserver import DEV_TOKEN
-from mockserver.serving import HTTPServer
+from omnitron_mock import DEV_TOKEN
+from omnitron_mock.serving import HTTPServer
+
 from tests.helpers import FIGURES, checked_session
 
 CHECKS = ",".join(

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-
-from mockserver import DEV_TOKEN, Settings, create_app
-from mockserver.app import create_app_from_env
-from mockserver.store import MemoryStore
+from omnitron_mock import DEV_TOKEN, Settings, create_app
+from omnitron_mock.app import create_app_from_env
+from omnitron_mock.store import MemoryStore
 
 ADMIN = "s3cret-admin"
 CONTROL_CALLS = [
@@ -128,7 +127,7 @@ def test_an_admin_token_no_header_can_carry_is_refused_at_start(token: str) -> N
 
 def test_serve_refuses_a_non_ascii_admin_token_with_a_message() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--admin-token", "t\u00f6k\u00e9n"],
+        [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--admin-token", "t\u00f6k\u00e9n"],
         capture_output=True,
         text=True,
         encoding="utf-8",

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from omnitron_mock import DEV_TOKEN
 
-from mockserver import DEV_TOKEN
 from tests.helpers import BULK_PATH, checked_session
 
 LISTENING = re.compile(r"omnitron-mock listening on (http://(\S+):(\d+))")
@@ -71,7 +71,7 @@ def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     """``serve --port 0 ARGS``; yields once the banner is out, SIGTERMs it after
     (and kills its whole process group should that not end it)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -182,7 +182,7 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
 
 def test_workers_without_a_database_are_refused() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "3"],
+        [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--workers", "3"],
         capture_output=True,
         text=True,
         timeout=60,

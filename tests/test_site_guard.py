@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 import requests
 from flask.testing import FlaskClient
-
-from mockserver import DEV_TOKEN, Settings, create_app
-from mockserver.app import create_app_from_env
-from mockserver.hosts import allowed_hosts_for
-from mockserver.serving import HTTPServer
+from omnitron_mock import DEV_TOKEN, Settings, create_app
+from omnitron_mock.app import create_app_from_env
+from omnitron_mock.hosts import allowed_hosts_for
+from omnitron_mock.serving import HTTPServer
 
 EVIL = "http://evil.example"
 ADMIN = "admin-secret-for-tests"
@@ -293,7 +292,7 @@ def test_allowed_hosts_come_from_the_environment() -> None:
 
 
 def test_the_wsgi_entry_answers_loopback_and_configured_names_in_any_case() -> None:
-    """``gunicorn mockserver.wsgi:application`` is configured by the environment alone."""
+    """``gunicorn omnitron_mock.wsgi:application`` is configured by the environment alone."""
     client = create_app_from_env({"OMNITRON_MOCK_ALLOWED_HOSTS": "Mock.Internal, .Example.TEST"}).test_client()
     for host in ("mock.internal", "MOCK.INTERNAL:8000", "api.example.test", "localhost:8000", "127.0.0.1", "[::1]"):
         assert client.get("/_mock/health", headers={"Host": host}).status_code == 200, host

@@ -20,8 +20,8 @@ from types import TracebackType
 
 import pytest
 import requests
+from omnitron_mock import DEV_TOKEN
 
-from mockserver import DEV_TOKEN
 from tests.helpers import BULK_PATH
 from tests.test_serve_options import PROMPT_SECONDS, Served, fresh_get, serving
 

@@ -19,12 +19,11 @@ from typing import Any
 
 import pytest
 import requests
-
-from mockserver import DEV_TOKEN, Settings, create_app
-from mockserver.seed import DEFAULT_SEED_DOCUMENT, build_seed
-from mockserver.serving import HTTPServer
-from mockserver.store import MemoryStore, SeedData, Store
-from mockserver.store.sqlite import DamagedDatabase, SQLiteStore
+from omnitron_mock import DEV_TOKEN, Settings, create_app
+from omnitron_mock.seed import DEFAULT_SEED_DOCUMENT, build_seed
+from omnitron_mock.serving import HTTPServer
+from omnitron_mock.store import MemoryStore, SeedData, Store
+from omnitron_mock.store.sqlite import DamagedDatabase, SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +37,7 @@ def new_user(name: str) -> SeedData:
 
 
 def journal_entry(number: int, body_bytes: int = 100) -> dict[str, Any]:
-    """An entry as mockserver.journal.record() stores it."""
+    """An entry as omnitron_mock.journal.record() stores it."""
     return {
         "time": "2026-01-01T00:00:00.000Z",
         "method": "PATCH",
@@ -121,7 +120,7 @@ def test_serve_refuses_a_damaged_file_with_a_message(tmp_path: Path, damage: Cal
     path = healthy_copy(tmp_path, "damaged.db")
     damage(path)
     result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--db", str(path), "--port", "0"],
+        [sys.executable, "-m", "omnitron_mock", "serve", "--db", str(path), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=60,

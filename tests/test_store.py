@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from mockserver import DEV_TOKEN
-from mockserver.jsonio import dumps
-from mockserver.seed import DEFAULT_SEED_DOCUMENT, build_seed
-from mockserver.store import MemoryStore, SeedData, Store
-from mockserver.store.base import ITEM_STATE_FIELDS
-from mockserver.store.sqlite import SQLiteStore
+from omnitron_mock import DEV_TOKEN
+from omnitron_mock.jsonio import dumps
+from omnitron_mock.seed import DEFAULT_SEED_DOCUMENT, build_seed
+from omnitron_mock.store import MemoryStore, SeedData, Store
+from omnitron_mock.store.base import ITEM_STATE_FIELDS
+from omnitron_mock.store.sqlite import SQLiteStore
 
 StoreFactory = Callable[[], Store]
 

@@ -16,8 +16,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from mockserver import DEV_TOKEN, create_app  # noqa: E402
-from mockserver.serving import HTTPServer  # noqa: E402
+from omnitron_mock import DEV_TOKEN, create_app  # noqa: E402
+from omnitron_mock.serving import HTTPServer  # noqa: E402
+
 from tests.browser.chromium import browser_page  # noqa: E402
 
 TARGET = Path(__file__).resolve().parent / "inspector.png"

@@ -1,0 +1,37 @@
+"""omnitron-mock: a stateful emulator of Omnitron's order item bulk status update API.
+
+The names below load on first use: importing a submodule (the CLI, the
+health probe, the settings) does not import Flask and the schemas first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnitron_mock.app import create_app
+    from omnitron_mock.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings
+
+_EXPORTS = {
+    "create_app": "omnitron_mock.app",
+    "DEV_PASSWORD": "omnitron_mock.config",
+    "DEV_TOKEN": "omnitron_mock.config",
+    "DEV_USERNAME": "omnitron_mock.config",
+    "Settings": "omnitron_mock.config",
+}
+
+__all__ = ["DEV_PASSWORD", "DEV_TOKEN", "DEV_USERNAME", "Settings", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,160 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from omnitron_mock import errors
+from omnitron_mock.config import Settings, UserSpec, env_users, env_value
+from omnitron_mock.context import EXTENSION_KEY, Emulator, emulator
+from omnitron_mock.contracts import Contracts, bundled_openapi
+from omnitron_mock.control import blueprint as control_blueprint
+from omnitron_mock.emulated import EmulatedAPI
+from omnitron_mock.errors import APIError
+from omnitron_mock.fault_middleware import FaultMiddleware
+from omnitron_mock.faults import normalise_all, read_fault_profile
+from omnitron_mock.hosts import HostGuard, redirect_location
+from omnitron_mock.inspector import blueprint as inspector_blueprint
+from omnitron_mock.jsonio import json_response
+from omnitron_mock.rules import Rules
+from omnitron_mock.seed import read_seed_file, startup_seed
+from omnitron_mock.site_guard import INSPECTOR_HEADERS, cross_site_problem
+from omnitron_mock.store.base import SeedData, Store
+from omnitron_mock.store.memory import MemoryStore
+
+log = logging.getLogger("omnitron_mock")
+
+
+def create_app(
+    settings: Settings | None = None,
+    seed: SeedData | dict | None = None,
+    store: Store | None = None,
+    users: Sequence[UserSpec] = (),
+    faults: object = None,
+) -> Flask:
+    """An emulator app.
+
+    ``seed`` is a seed document (dict) or prepared :class:`SeedData`; the
+    default seed when ``None``. ``store`` defaults to the SQLite database at
+    ``settings.db`` when set, else a fresh in-memory store. The seed is what
+    ``POST /_mock/reset`` restores; a database that already holds state keeps it.
+    ``users`` replace the development user (see :func:`omnitron_mock.seed.startup_seed`).
+    ``faults`` (one fault spec or a list: a fault profile) are active from the
+    start and come back with every reset.
+    """
+    settings = settings or Settings()
+    contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
+    initial = seed if isinstance(seed, SeedData) else startup_seed(seed, users, contracts)
+    if faults is not None:
+        initial = replace(initial, faults=[*initial.faults, *normalise_all(faults, contracts)])
+    if store is None and settings.db:
+        # Only with a database: the SQLite store's locking is POSIX-only.
+        from omnitron_mock.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(settings.db, settings.journal_limit, settings.journal_bytes)
+    elif store is None:
+        store = MemoryStore(settings.journal_limit, settings.journal_bytes)
+    state = Emulator(
+        settings=settings,
+        contracts=contracts,
+        rules=Rules.from_contracts(contracts, settings.max_items, settings.strict),
+        store=store,
+    )
+    store.initialize(initial)
+
+    app = Flask("omnitron_mock")
+    app.extensions[EXTENSION_KEY] = state
+    app.register_blueprint(control_blueprint)
+    app.register_blueprint(inspector_blueprint)
+    _add_contract_routes(app)
+    app.before_request(_guard_request)
+    app.after_request(_add_page_headers)
+    app.register_error_handler(APIError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    # Host check first, then faults, then the emulated API; Flask serves everything else.
+    app.wsgi_app = HostGuard(  # type: ignore[method-assign]
+        FaultMiddleware(EmulatedAPI(app.wsgi_app, state), state), settings.allowed_hosts
+    )
+    return app
+
+
+def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
+    """An app configured by ``OMNITRON_MOCK_*`` variables alone (WSGI servers, Docker)."""
+    seed_path = env_value("SEED", environ)
+    faults_path = env_value("FAULTS", environ)
+    return create_app(
+        Settings.from_env(environ),
+        seed=read_seed_file(seed_path) if seed_path else None,
+        users=env_users(environ),
+        faults=read_fault_profile(faults_path) if faults_path else None,
+    )
+
+
+def _guard_request() -> Response | None:
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    if request.path.startswith("/_mock/"):
+        problem = cross_site_problem(
+            request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), request.host, request.scheme
+        )
+        if problem is not None:
+            raise problem
+    if isinstance(current.routing_exception, RequestRedirect):
+        # A missing trailing slash is a 301, as on the emulated endpoints.
+        location = redirect_location(current.routing_exception.new_url, emulator().settings.allowed_hosts)
+        return Response(status=301, headers={"Location": location})
+    return None
+
+
+def _add_page_headers(response: Response) -> Response:
+    if request.path.startswith("/_mock/"):
+        headers = INSPECTOR_HEADERS if response.mimetype == "text/html" else {"X-Content-Type-Options": "nosniff"}
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def _api_error(error: APIError) -> Response:
+    return json_response(error.body, error.status, error.headers)
+
+
+def _http_error(error: HTTPException) -> Response:
+    code = error.code or 500
+    if code == 404:
+        return json_response({"detail": "Not found."}, 404)
+    if code == 405:
+        allow = ", ".join(getattr(error, "valid_methods", None) or [])
+        return json_response({"detail": f'Method "{request.method}" not allowed.'}, 405, {"Allow": allow})
+    return json_response({"detail": error.description or error.name}, code)
+
+
+def _unexpected_error(error: Exception) -> Response:
+    # The traceback goes to the log only: clients see DRF's generic message.
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    failure = errors.server_error()
+    return json_response(failure.body, failure.status)
+
+
+def _add_contract_routes(app: Flask) -> None:
+    @app.get("/openapi.json")
+    def openapi_document() -> Response:
+        return json_response(bundled_openapi(emulator().contracts))
+
+    @app.get("/contracts/")
+    def contract_index() -> Response:
+        from omnitron_mock.contracts import SCHEMA_NAMES
+
+        return json_response({"schemas": [f"/contracts/{name}.json" for name in SCHEMA_NAMES]})
+
+    @app.get("/contracts/<name>.json")
+    def contract_schema(name: str) -> Response:
+        try:
+            return json_response(emulator().contracts.schema(name))
+        except KeyError:
+            raise errors.not_found() from None

@@ -1,0 +1,46 @@
+"""Contracts of the Omnitron order-item bulk status update API.
+
+The contracts themselves are language-neutral data in the repository's
+``contracts/`` folder (shipped in the wheel as ``omnitron_mock/contract_data``,
+see :func:`data_root`): JSON Schema 2020-12 files in ``schemas/`` (the status
+table and the shipping-company enum are schemas there too), the strict-mode
+transition table in ``data/`` and the OpenAPI document. This package loads,
+compiles and serves them; everything that needs a status code or a courier
+slug reads it from those files.
+"""
+
+from omnitron_mock.contracts.catalogue import (
+    SCHEMA_NAMES,
+    Contracts,
+    data_root,
+    default_contracts,
+    load_data,
+    load_schema,
+)
+from omnitron_mock.contracts.errors import ContractError, ContractViolation
+from omnitron_mock.contracts.openapi import bundled_openapi
+
+
+def validate(name: str, instance: object) -> list[ContractError]:
+    """Check ``instance`` against the named schema; an empty list means valid."""
+    return default_contracts().validate(name, instance)
+
+
+def assert_valid(name: str, instance: object) -> None:
+    """Raise :class:`ContractViolation` listing every error with its JSON path."""
+    default_contracts().assert_valid(name, instance)
+
+
+__all__ = [
+    "SCHEMA_NAMES",
+    "ContractError",
+    "ContractViolation",
+    "Contracts",
+    "assert_valid",
+    "bundled_openapi",
+    "data_root",
+    "default_contracts",
+    "load_data",
+    "load_schema",
+    "validate",
+]

@@ -1,0 +1,193 @@
+"""The mock-only control API under ``/_mock``: health, reset, seed, state,
+journal, faults."""
+
+from __future__ import annotations
+
+import hmac
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Blueprint, Response, request
+
+from omnitron_mock import errors
+from omnitron_mock.body import is_json_media_type, loads_strict
+from omnitron_mock.context import emulator
+from omnitron_mock.errors import APIError
+from omnitron_mock.faults import FaultError, normalise_all
+from omnitron_mock.journal import matches, present
+from omnitron_mock.jsonio import json_response
+from omnitron_mock.seed import SeedError, build_seed
+
+blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
+ADMIN_HEADER = "X-Mock-Admin-Token"
+
+
+ADMIN_COOKIE = "omnitron_mock_admin"
+# More digits than any status has, and far fewer than int() refuses to read.
+_MAX_STATUS_DIGITS = 10
+
+
+def admin_problem() -> APIError | None:
+    """Why this request may not use the control API, or None when it may.
+
+    With an admin token configured, the request carries it in the
+    ``X-Mock-Admin-Token`` header, or in the cookie the inspector page sets.
+    """
+    expected = emulator().settings.admin_token
+    if not expected:
+        return None
+    given = request.headers.get(ADMIN_HEADER) or request.cookies.get(ADMIN_COOKIE)
+    if given is None:
+        return APIError(401, {"detail": f"The control API needs the {ADMIN_HEADER} header."})
+    # Settings admit printable ASCII tokens only (what a header carries byte for
+    # byte); anything else a client sends, in a header or a cookie, is not it.
+    if not given.isascii() or not hmac.compare_digest(given.encode("ascii"), expected.encode("ascii")):
+        return APIError(403, {"detail": "Invalid admin token."})
+    return None
+
+
+@blueprint.before_request
+def require_admin_token() -> None:
+    """With an admin token configured, every control call but health must carry it."""
+    if request.path == "/_mock/health":
+        return
+    problem = admin_problem()
+    if problem is not None:
+        raise problem
+
+
+@cache
+def package_version() -> str:
+    try:
+        return version("omnitron-mock")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _json_body() -> object:
+    """The control call's JSON body, or None when it has none."""
+    raw = _raw_json_body()
+    if raw is None:
+        return None
+    try:
+        return loads_strict(raw.decode("utf-8"))
+    except ValueError as problem:
+        raise errors.parse_error(str(problem)) from None
+
+
+def _raw_json_body() -> bytes | None:
+    """The body, unparsed, or None when there is none.
+
+    A body must say it is JSON: a browser page can send a form or
+    ``text/plain`` to any site without asking first, but not JSON. A call
+    that names another type is refused even when its body is empty (an
+    empty form is still a form); one without a body needs no type.
+    """
+    limit = emulator().settings.max_control_body_bytes
+    if (request.content_length or 0) > limit:
+        raise errors.payload_too_large()
+    content_type = request.content_type
+    if content_type and not is_json_media_type(content_type):
+        raise errors.unsupported_media_type(content_type)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise errors.payload_too_large()
+    if not raw.strip():
+        return None
+    if not is_json_media_type(content_type):
+        raise errors.unsupported_media_type(content_type or "")
+    return raw
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    return json_response({"status": "ok", "version": package_version()})
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    _raw_json_body()  # takes no body, but a form posted here is refused all the same
+    emulator().reset()
+    return json_response({"status": "reset"})
+
+
+@blueprint.post("/seed")
+def seed() -> Response:
+    state = emulator()
+    document = _json_body()
+    if document is None:
+        raise APIError(400, {"detail": "Send a seed document as the JSON body."})
+    try:
+        data = build_seed(document, state.contracts)
+    except SeedError as problem:
+        found = [{"path": path, "message": message} for path, message in problem.errors]
+        raise APIError(400, {"detail": "The seed does not match the seed contract.", "errors": found}) from None
+    state.store.load(data, replace=_flag("replace"))
+    return json_response({"users": len(data.users), "orders": len(data.orders), "items": len(data.items)})
+
+
+@blueprint.get("/state")
+def state() -> Response:
+    snapshot = emulator().store.snapshot()
+    return json_response(snapshot)
+
+
+@blueprint.get("/faults")
+def list_faults() -> Response:
+    return json_response({"faults": emulator().store.faults()})
+
+
+@blueprint.post("/faults")
+def add_faults() -> Response:
+    state = emulator()
+    try:
+        added = normalise_all(_json_body(), state.contracts)
+    except FaultError as problem:
+        found = [{"path": path, "message": message} for path, message in problem.errors]
+        raise APIError(400, {"detail": "The fault does not match the fault contract.", "errors": found}) from None
+    state.store.update_faults(lambda faults: faults.extend(added))
+    return json_response({"faults": added}, status=201)
+
+
+@blueprint.delete("/faults")
+def clear_faults() -> Response:
+    emulator().clear_faults()
+    return Response(status=204)
+
+
+@blueprint.delete("/faults/<fault_id>")
+def delete_fault(fault_id: str) -> Response:
+    if not emulator().clear_faults(fault_id):
+        raise APIError(404, {"detail": "Not found."})
+    return Response(status=204)
+
+
+def _status_code(text: str) -> int:
+    """A ``?status=`` filter: ASCII digits only (``str.isdigit`` takes "²" and
+    other digits ``int`` refuses or reads differently), and few of them."""
+    if not (0 < len(text) <= _MAX_STATUS_DIGITS and text.isascii() and text.isdigit()):
+        raise APIError(400, {"detail": "status must be an HTTP status code: digits 0-9 only, such as 200."})
+    return int(text)
+
+
+@blueprint.get("/requests")
+def list_requests() -> Response:
+    state = emulator()
+    status_text = request.args.get("status")
+    status = None if status_text is None else _status_code(status_text)
+    entries = [
+        present(entry, state.contracts)
+        for entry in state.store.requests()
+        if matches(entry, request.args.get("method"), request.args.get("path"), status)
+    ]
+    return json_response({"count": len(entries), "requests": entries})
+
+
+@blueprint.delete("/requests")
+def clear_requests() -> Response:
+    emulator().store.clear_requests()
+    return Response(status=204)

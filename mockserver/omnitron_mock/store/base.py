@@ -1,0 +1,179 @@
+"""The store interface every implementation keeps.
+
+Rows are plain dicts in wire shape: an item is exactly what the API returns,
+an order lacks only its derived ``orderitem_set``, a user holds its password
+and token. A store never validates; the domain layer does that before it
+writes, inside one :meth:`Store.transaction` so that reading, deciding and
+writing a bulk cannot interleave with another request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from omnitron_mock.rows import Packed
+
+T = TypeVar("T")
+
+Row = dict[str, Any]
+
+
+@dataclass
+class SeedData:
+    """Normalised rows ready to load: every field present, ids unique. Orders
+    and items are packed (:mod:`omnitron_mock.rows`); users are dicts.
+
+    ``faults`` are the startup faults: installed with the seed by
+    ``initialize`` and restored by ``reset``; ``load`` leaves faults alone.
+    """
+
+    users: list[Row] = field(default_factory=list)
+    orders: list[Packed] = field(default_factory=list)
+    items: list[Packed] = field(default_factory=list)
+    faults: list[Row] = field(default_factory=list)
+
+
+DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
+
+
+def utf8_length(text: str) -> int:
+    """How many bytes ``text`` takes in UTF-8 (a lone surrogate counts its three)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def verdict_size(verdict: Row | None) -> int:
+    """About how many bytes a contract verdict holds."""
+    if not verdict:
+        return 0
+    errors = sum(64 + utf8_length(e["path"]) + utf8_length(e["message"]) for e in verdict.get("schema_errors", ()))
+    unknown = sum(16 + utf8_length(name) for name in verdict.get("unknown_fields", ()))
+    return 128 + errors + unknown
+
+
+def journal_entry_size(entry: Row) -> int:
+    """About how many bytes a journal entry holds, for the journal's byte budget:
+    its texts in UTF-8 and the verdict stored with a cut body."""
+    headers = sum(utf8_length(name) + utf8_length(value) for name, value in entry.get("headers", {}).items())
+    texts = sum(utf8_length(entry.get(name) or "") for name in ("path", "query", "body", "response"))
+    return 256 + headers + texts + verdict_size(entry.get("verdict"))
+
+
+# The fields of a stored item that the bulk rules decide on.
+ITEM_STATE_FIELDS = ("id", "order", "status", "tracking_number")
+
+
+class StoreTransaction(Protocol):
+    """Reads and writes inside one exclusive transaction."""
+
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        """What the bulk rules read of the stored items among ``ids``, by id:
+        at least :data:`ITEM_STATE_FIELDS` (unknown ids are left out)."""
+        ...
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+        """Apply field changes to existing items; return each updated item
+        as JSON text in wire form, in the order of ``changes``."""
+        ...
+
+    def append_request(self, entry: Row) -> None:
+        """:meth:`Store.append_request` inside this transaction: the entry
+        commits with the changes it reports."""
+        ...
+
+
+class Store(Protocol):
+    """Storage of one emulator; implementations are safe across threads."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """An exclusive read-write transaction: what it writes commits when the
+        block ends, and nothing does when the block raises."""
+        ...
+
+    def get_item(self, item_id: int) -> Row | None: ...
+
+    def get_order(self, order_id: int) -> Row | None:
+        """The order with ``orderitem_set``: its item ids, ascending."""
+        ...
+
+    def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        """(total count, one page of items by ascending id), optionally of one order."""
+        ...
+
+    def users(self) -> list[Row]:
+        """Every user, by username."""
+        ...
+
+    def user_by_username(self, username: str) -> Row | None: ...
+
+    def user_by_token(self, token: str) -> Row | None:
+        """The user owning ``token``; implementations compare in constant time."""
+        ...
+
+    def initialize(self, seed: SeedData) -> None:
+        """Remember ``seed`` as what :meth:`reset` restores, and load it unless
+        the store already holds state (a database from an earlier run keeps
+        its orders, items and journal)."""
+        ...
+
+    def reset(self) -> None:
+        """Restore the seed given to :meth:`initialize`; empty the journal."""
+        ...
+
+    def load(self, seed: SeedData, replace: bool) -> None:
+        """Load rows in one step. ``replace`` empties orders and items first,
+        and users too when ``seed`` brings users of its own. Users without a
+        ``pk`` get the next free one (or keep theirs when they replace a user)."""
+        ...
+
+    def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
+        """``{"users": [...], "orders": [...]}``, each order with its ``items``;
+        only the first ``max_orders`` orders by id when given."""
+        ...
+
+    def append_request(self, entry: Row) -> None:
+        """Add a journal entry; the store numbers it (``entry["id"]``)."""
+        ...
+
+    def requests(self) -> list[Row]:
+        """Journal entries, oldest first."""
+        ...
+
+    def recent_requests(self, limit: int, before_id: int | None = None) -> list[Row]:
+        """The newest journal entries first, at most ``limit`` of them; only
+        those numbered below ``before_id`` when given (the next page of a
+        listing). The same entries as :meth:`requests`, without reading them all."""
+        ...
+
+    def clear_requests(self) -> None: ...
+
+    def journal_size(self) -> int:
+        """The bytes the journal holds, as its byte budget counts them: kept
+        as entries come and go, exact across the processes sharing a store.
+        The memory store counts :func:`journal_entry_size`; the SQLite store
+        the UTF-8 bytes of each stored entry, entries past the count limit
+        not yet trimmed included."""
+        ...
+
+    def faults(self) -> list[Row]:
+        """Active faults, in the order they apply."""
+        ...
+
+    def update_faults(self, change: Callable[[list[Row]], T]) -> T:
+        """Run ``change`` on the fault list and save what it leaves, atomically
+        (several processes may count uses of one fault)."""
+        ...
+
+    def fault_clears(self) -> int:
+        """How often faults were cleared or deleted (or the store reset), by any process."""
+        ...
+
+    def count_fault_clear(self) -> None:
+        """Add one to :meth:`fault_clears`."""
+        ...
+
+    def iter_items(self) -> Iterator[Row]:
+        """Every item by ascending id (for state dumps and checks)."""
+        ...

@@ -1,0 +1,255 @@
+"""The in-memory store: rows behind one lock."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import hashlib
+import hmac
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from operator import itemgetter
+
+from omnitron_mock.jsonio import dumps
+from omnitron_mock.rows import ITEM_FIELDS, Packed, packed_id, packed_order, unpack_item, unpack_order
+from omnitron_mock.store.base import DEFAULT_JOURNAL_BYTES, ITEM_STATE_FIELDS, Row, SeedData, T, journal_entry_size
+
+_PACKED_STATE = itemgetter(*(ITEM_FIELDS.index(name) for name in ITEM_STATE_FIELDS))
+_ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
+
+
+def token_digest(token: str) -> bytes:
+    # Looking tokens up by digest keeps dict probing from leaking how much of
+    # a guessed token matched; the final check is hmac.compare_digest.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+class _MemoryTransaction:
+    """Reads see the store; writes wait in ``pending`` until the commit."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.pending: dict[int, Row] = {}
+        self.pending_requests: list[Row] = []
+
+    def append_request(self, entry: Row) -> None:
+        self.pending_requests.append(entry)
+
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        found = {}
+        for item_id in ids:
+            stored = self.pending.get(item_id) or self._store._items.get(item_id)
+            if stored is not None:
+                # Only what the rules read: unpacking whole items would copy every field.
+                state = _PACKED_STATE(stored) if isinstance(stored, tuple) else _ROW_STATE(stored)
+                found[item_id] = dict(zip(ITEM_STATE_FIELDS, state, strict=True))
+        return found
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+        updated = []
+        for item_id, fields in changes:
+            item = {**(self.pending.get(item_id) or self._store._item(item_id)), **fields}
+            self.pending[item_id] = item
+            updated.append(dumps(item))
+        return updated
+
+
+class MemoryStore:
+    """Keeps everything in process memory; one lock serialises writers.
+
+    Items and orders as loaded stay packed tuples (:mod:`omnitron_mock.rows`);
+    an item a bulk changed becomes a dict. A reset points back at the
+    startup rows instead of copying them.
+    """
+
+    def __init__(self, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
+        self._lock = threading.RLock()
+        self._users: dict[str, Row] = {}
+        self._tokens: dict[bytes, Row] = {}
+        self._orders: dict[int, Packed] = {}
+        self._items: dict[int, Packed | Row] = {}
+        self._order_item_ids: dict[int, list[int]] = {}
+        self._journal: deque[Row] = deque()
+        self._journal_sizes: deque[int] = deque()
+        self._journal_size = 0
+        self._journal_limit = journal_limit
+        self._journal_bytes = journal_bytes
+        self._journal_counter = 0
+        self._startup = SeedData()
+        self._faults: list[Row] = []
+        self._fault_clears = 0
+
+    def initialize(self, seed: SeedData) -> None:
+        # Memory starts empty every time: the seed always loads. Packed rows
+        # are immutable, so the startup seed is kept without a copy.
+        self._startup = seed
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.load(self._startup, replace=True)
+            self._clear_journal()
+            self._faults = copy.deepcopy(self._startup.faults)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTransaction]:
+        with self._lock:
+            transaction = _MemoryTransaction(self)
+            yield transaction
+            # Reached only without an exception: an aborted transaction writes nothing.
+            self._items.update(transaction.pending)
+            for entry in transaction.pending_requests:
+                self.append_request(entry)
+
+    def _item(self, item_id: int) -> Row | None:
+        stored = self._items.get(item_id)
+        if stored is None:
+            return None
+        return unpack_item(stored) if isinstance(stored, tuple) else dict(stored)
+
+    def get_item(self, item_id: int) -> Row | None:
+        with self._lock:
+            return self._item(item_id)
+
+    def get_order(self, order_id: int) -> Row | None:
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None:
+                return None
+            return {**unpack_order(order), "orderitem_set": list(self._order_item_ids.get(order_id, []))}
+
+    def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        with self._lock:
+            ids = sorted(self._items) if order_id is None else self._order_item_ids.get(order_id, [])
+            return len(ids), [self._item(i) for i in ids[offset : offset + limit]]
+
+    def iter_items(self) -> Iterator[Row]:
+        with self._lock:
+            ids = sorted(self._items)
+        return (row for i in ids if (row := self.get_item(i)) is not None)
+
+    def users(self) -> list[Row]:
+        with self._lock:
+            return [dict(self._users[name]) for name in sorted(self._users)]
+
+    def user_by_username(self, username: str) -> Row | None:
+        with self._lock:
+            user = self._users.get(username)
+            return dict(user) if user is not None else None
+
+    def user_by_token(self, token: str) -> Row | None:
+        with self._lock:
+            user = self._tokens.get(token_digest(token))
+        if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
+            return None
+        return dict(user)
+
+    def load(self, seed: SeedData, replace: bool) -> None:
+        with self._lock:
+            if replace:
+                self._orders.clear()
+                self._items.clear()
+                self._order_item_ids.clear()
+                if seed.users:
+                    self._users.clear()
+                    self._tokens.clear()
+            next_pk = max((u["pk"] for u in self._users.values()), default=0) + 1
+            for user in copy.deepcopy(seed.users):
+                previous = self._users.get(user["username"])
+                if previous is not None:
+                    self._tokens.pop(token_digest(previous["token"]), None)
+                if user["pk"] is None:
+                    user["pk"] = previous["pk"] if previous is not None else next_pk
+                    next_pk = max(next_pk, user["pk"] + 1)
+                self._users[user["username"]] = user
+                self._tokens[token_digest(user["token"])] = user
+            for order in seed.orders:
+                self._orders[order[0]] = tuple(order)
+                self._order_item_ids.setdefault(order[0], [])
+            for item in seed.items:
+                identifier, order_id = packed_id(item), packed_order(item)
+                previous = self._items.get(identifier)
+                if previous is not None:
+                    old_order = previous[1] if isinstance(previous, tuple) else previous["order"]
+                    self._order_item_ids[old_order].remove(identifier)
+                self._items[identifier] = tuple(item)
+                ids = self._order_item_ids.setdefault(order_id, [])
+                if ids and ids[-1] > identifier:
+                    bisect.insort(ids, identifier)
+                else:
+                    ids.append(identifier)
+
+    def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
+        with self._lock:
+            orders = []
+            for order_id in sorted(self._orders)[:max_orders]:
+                item_ids = self._order_item_ids.get(order_id, [])
+                orders.append({**unpack_order(self._orders[order_id]), "items": [self._item(i) for i in item_ids]})
+        return {"users": self.users(), "orders": orders}
+
+    def faults(self) -> list[Row]:
+        with self._lock:
+            return copy.deepcopy(self._faults)
+
+    def update_faults(self, change: Callable[[list[Row]], T]) -> T:
+        with self._lock:
+            return change(self._faults)
+
+    def fault_clears(self) -> int:
+        return self._fault_clears
+
+    def count_fault_clear(self) -> None:
+        with self._lock:
+            self._fault_clears += 1
+
+    def append_request(self, entry: Row) -> None:
+        with self._lock:
+            self._journal_counter += 1
+            entry["id"] = self._journal_counter
+            size = journal_entry_size(entry)
+            self._journal.append(entry)
+            self._journal_sizes.append(size)
+            self._journal_size += size
+            # The oldest go first; the newest entry stays even when it alone is over budget.
+            while len(self._journal) > 1 and (
+                len(self._journal) > self._journal_limit or self._journal_size > self._journal_bytes
+            ):
+                self._journal.popleft()
+                self._journal_size -= self._journal_sizes.popleft()
+
+    def requests(self) -> list[Row]:
+        with self._lock:
+            return list(self._journal)
+
+    def recent_requests(self, limit: int, before_id: int | None = None) -> list[Row]:
+        found: list[Row] = []
+        if limit <= 0:
+            return found
+        with self._lock:
+            # Ids grow along the deque: walk back from the newest, past those at or after before_id.
+            for entry in reversed(self._journal):
+                if before_id is None or entry["id"] < before_id:
+                    found.append(entry)
+                    if len(found) == limit:
+                        break
+        return found
+
+    def journal_size(self) -> int:
+        with self._lock:
+            return self._journal_size
+
+    def _clear_journal(self) -> None:
+        # Imported here: the journal module imports the store package.
+        from omnitron_mock.journal import clear_verdicts
+
+        self._journal.clear()
+        self._journal_sizes.clear()
+        self._journal_size = 0
+        # The verdicts of the entries gone would only hold memory.
+        clear_verdicts()
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._clear_journal()

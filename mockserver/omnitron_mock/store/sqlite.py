@@ -1,0 +1,661 @@
+"""The SQLite store: state in one file, shared by processes, kept across restarts.
+
+WAL mode lets readers run beside the one writer. Every write is a
+``BEGIN IMMEDIATE`` transaction, so a bulk (read, decide, write) holds the
+database's write lock from its first read to its commit: bulks from several
+processes never interleave and no update is lost. Rows are JSON documents in
+wire shape, as in the memory store.
+
+``synchronous = NORMAL`` is SQLite's setting for WAL: an operating-system
+crash or power loss may lose the newest commits but never corrupts the file,
+and commits wait for no fsync (only checkpoints do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from omnitron_mock.rows import packed_id, packed_order, unpack_item, unpack_order
+from omnitron_mock.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T
+from omnitron_mock.store.generation import SharedCounter
+from omnitron_mock.store.memory import token_digest
+from omnitron_mock.store.posix import fcntl_module, mmap_module
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, pk INTEGER NOT NULL, token_digest BLOB NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (pk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS items_by_order ON items (order_id, id);
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+"""
+_BUSY_TIMEOUT_MS = 30_000
+# Module-level so that bench/sqlite_sync.py can compare it with OFF.
+_SYNCHRONOUS = "NORMAL"
+# PRAGMA auto_vacuum: free pages can be given back to the file system on demand.
+_INCREMENTAL = 2
+# SQLite's primary result codes for a damaged file and for one that is no database.
+_DAMAGED_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# How many of quick_check's findings a refusal quotes.
+_PROBLEMS_SHOWN = 3
+# The journal is cut back to its limit every this many entries; reads never
+# return more than the limit.
+_TRIM_EVERY = 64
+# The bytes of one journal row. LENGTH of a BLOB counts bytes (of TEXT,
+# characters: a budget of characters would let multi-byte bodies hold several
+# times the bytes).
+_ROW_BYTES = "LENGTH(CAST(data AS BLOB))"
+# The bytes all journal rows hold, kept in meta under this key and changed in
+# the transaction that inserts or deletes rows (every process writes under
+# the one write lock, so the count stays exact): a trim to the byte budget
+# reads only the oldest rows it drops, never the whole journal.
+_JOURNAL_BYTES_KEY = "journal_bytes"
+_ADD_JOURNAL_BYTES = (
+    f"UPDATE meta SET value = CAST(value AS INTEGER) + LENGTH(CAST(? AS BLOB)) WHERE key = '{_JOURNAL_BYTES_KEY}'"
+    " RETURNING CAST(value AS INTEGER)"
+)
+_COUNT_JOURNAL_BYTES = f"SELECT COALESCE(SUM({_ROW_BYTES}), 0) FROM journal"
+# SQLite caps the number of "?" in one statement; stay well below every build's limit.
+_IDS_PER_QUERY = 500
+_ITEM_STATES = (
+    "SELECT id, order_id, json_extract(data, '$.status'), json_extract(data, '$.tracking_number')"
+    " FROM items WHERE id IN ({})"
+)
+
+
+_INT64 = range(-(2**63), 2**63)
+_MAX_ID = 2**63 - 1
+
+
+def _storable(key: int | None) -> bool:
+    """SQLite integers are 64-bit: a larger id cannot be stored, so it names nothing."""
+    return key is None or key in _INT64
+
+
+def _dumps(row: object) -> str:
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+class _SQLiteTransaction:
+    """The bulk's reads and writes; SQLite's JSON functions do the row work,
+    so Python never decodes or re-encodes a whole item."""
+
+    def __init__(self, store: SQLiteStore, connection: sqlite3.Connection) -> None:
+        self._store = store
+        self._connection = connection
+
+    def append_request(self, entry: Row) -> None:
+        self._store._insert_request(self._connection, entry)
+
+    def _rows(self, query: str, ids: Iterable[int]) -> Iterator[tuple]:
+        wanted = sorted(i for i in set(ids) if _storable(i))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            yield from self._connection.execute(query.format(",".join("?" * len(chunk))), chunk)
+
+    def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
+        return {
+            item_id: {"id": item_id, "order": order_id, "status": status, "tracking_number": tracking_number}
+            for item_id, order_id, status, tracking_number in self._rows(_ITEM_STATES, ids)
+        }
+
+    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+        # The changes are flat and never null, so a JSON merge patch is exactly dict.update.
+        self._connection.executemany(
+            "UPDATE items SET data = json_patch(data, ?) WHERE id = ?",
+            [(_dumps(fields), item_id) for item_id, fields in changes],
+        )
+        texts = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", (i for i, _ in changes)))
+        return [texts[item_id] for item_id, _ in changes]
+
+
+class DamagedDatabase(ValueError):
+    """The state file is damaged or is not a SQLite database."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"{path} is damaged or is not a SQLite database ({problem}); to start fresh, move it away "
+            f"(or delete it) together with {path}-wal and {path}-shm if they exist"
+        )
+        self.path = path
+
+
+def _damaged(problem: sqlite3.DatabaseError) -> bool:
+    # The primary code is the low byte of the extended one.
+    return (getattr(problem, "sqlite_errorcode", None) or 0) & 0xFF in _DAMAGED_CODES
+
+
+@dataclass(frozen=True)
+class _CachedSettings:
+    version: int
+    users_by_token_digest: dict[bytes, Row]
+    faults_json: str
+
+
+class _WriteLock:
+    """The write lock of one state file, for this process.
+
+    Processes exclude each other with ``flock`` on the lock file; a ``flock``
+    belongs to the open file, so this process opens it once and its threads
+    exclude each other with a thread lock first. A forked child opens the
+    file anew (checked by process id) and closes the descriptor it inherited:
+    that descriptor shares the parent's open file, and so the parent's lock.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._guard = threading.Lock()
+        self._holder: int | None = None
+        self._descriptor = -1
+        self._pid = os.getpid()
+        # POSIX-only, so imported here rather than with the module: a clear
+        # POSIXOnlyError where it does not exist (Windows).
+        self._fcntl = fcntl_module()
+        _WRITE_LOCKS.add(self)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if self._holder == threading.get_ident():
+            # SQLite refuses a transaction inside another; the guard would never come free.
+            raise RuntimeError("a write inside a write of the same thread")
+        with self._guard:
+            self._holder = threading.get_ident()
+            try:
+                descriptor = self._file()
+                self._fcntl.flock(descriptor, self._fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    self._fcntl.flock(descriptor, self._fcntl.LOCK_UN)
+            finally:
+                self._holder = None
+
+    def _file(self) -> int:
+        # Under the guard: no other thread of this process opens or closes it meanwhile.
+        if self._pid != os.getpid():
+            inherited, self._descriptor = self._descriptor, -1
+            self._pid = os.getpid()
+            if inherited >= 0:
+                os.close(inherited)
+        if self._descriptor < 0:
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        return self._descriptor
+
+    def _after_fork_in_child(self) -> None:
+        # Only the thread that forked lives on in the child; another thread may
+        # have held the guard at the fork, and would never release it.
+        self._guard = threading.Lock()
+        self._holder = None
+
+    def close(self) -> None:
+        """Close this process's descriptor (a later write opens it again)."""
+        with self._guard:
+            self._close()
+
+    def _close(self) -> None:
+        descriptor, self._descriptor = self._descriptor, -1
+        # A child's copy of its parent's descriptor is the child's to close, but
+        # only through _file(): here it may be some other file's number by now.
+        if descriptor >= 0 and self._pid == os.getpid():
+            os.close(descriptor)
+
+    def __del__(self) -> None:
+        self._close()
+
+
+# Every write lock, so that a forked child can make their guards usable.
+_WRITE_LOCKS: weakref.WeakSet[_WriteLock] = weakref.WeakSet()
+
+
+def _reset_write_locks_in_child() -> None:
+    for lock in list(_WRITE_LOCKS):
+        lock._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere nothing forks
+    os.register_at_fork(after_in_child=_reset_write_locks_in_child)
+
+# Connections a forked child inherited: never used there, never closed there
+# (closing one may checkpoint the parent's database from the child).
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class _ThreadConnection:
+    """One thread's connection to the state file, closed when the thread ends.
+
+    It lives in the store's ``threading.local``: Python drops a thread's slot
+    when the thread ends (and every slot when the store goes), and this
+    closes the connection then. Threads come and go: waitress lends one to
+    each request waiting out a latency fault.
+    """
+
+    __slots__ = ("connection", "pid")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        if self.pid == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                self.connection.close()
+        else:
+            _INHERITED.append(self.connection)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class SQLiteStore:
+    """State in a SQLite file; safe across threads and processes (one
+    connection per thread and process, closed when its thread ends)."""
+
+    def __init__(
+        self, path: str | Path, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES
+    ) -> None:
+        """Open (or create) the database at ``path``; raise :class:`DamagedDatabase`
+        when the file fails SQLite's quick check, and
+        :class:`~omnitron_mock.store.posix.POSIXOnlyError` where the platform
+        lacks the POSIX locking that processes share the file with."""
+        # Before anything opens: the locking is POSIX-only (fcntl, MAP_SHARED).
+        fcntl_module()
+        mmap_module()
+        self.path = str(path)
+        self._journal_limit = journal_limit
+        self._journal_bytes = journal_bytes
+        self._local = threading.local()
+        self._write_lock = _WriteLock(self.path + ".lock")
+        try:
+            try:
+                self._open(self._connection())
+            except sqlite3.DatabaseError as problem:
+                if _damaged(problem):
+                    raise DamagedDatabase(self.path, str(problem)) from None
+                raise
+        except BaseException:
+            held = getattr(self._local, "held", None)
+            if held is not None:
+                held.close()
+                self._local.held = None
+            self._write_lock.close()
+            raise
+        # The database's settings generation as last written, in every process
+        # sharing the file; a cache hit reads it without a query.
+        self._settings_version = SharedCounter(self.path + ".lock")
+        self._cached_settings: _CachedSettings | None = None
+
+    def _open(self, connection: sqlite3.Connection) -> None:
+        # Before anything writes: damage found later would surface as a 500 on
+        # some request, or spread through a VACUUM.
+        found = [row[0] for row in connection.execute("PRAGMA quick_check")]
+        if found != ["ok"]:
+            problems = [line for text in found for line in text.splitlines() if not line.startswith("***")]
+            more = len(problems) - _PROBLEMS_SHOWN
+            shown = "; ".join(problems[:_PROBLEMS_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+            raise DamagedDatabase(self.path, shown)
+        # Under the write lock: workers starting together must not convert or
+        # create the schema at the same time.
+        with self._write_lock.held():
+            if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+                # A new file takes the setting as it is (it must come before WAL
+                # mode and the first table); a file from an older version only
+                # through a VACUUM, which rebuilds it once.
+                connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+                    connection.execute("VACUUM")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(_SCHEMA)
+
+    # -- connections and transactions -----------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        held = getattr(self._local, "held", None)
+        # A forked worker must not reuse its parent's connection.
+        if held is not None and held.pid == os.getpid():
+            return held.connection
+        # Used by this thread only; the thread's end, or the store's, may close
+        # it from another thread.
+        connection = sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            # Reads the file's header: the first statement to fail on a file that is no database.
+            connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS}")
+        except BaseException:
+            connection.close()
+            raise
+        self._local.held = _ThreadConnection(connection)
+        return connection
+
+    @contextmanager
+    def _write(self, changes_settings: bool = False, shrink: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction. ``changes_settings``: the block may change users
+        or faults. ``shrink``: the block frees many pages; give them back to the
+        file system after the commit."""
+        # Writers queue on a file lock: the kernel wakes the next one the moment
+        # the lock is free, where SQLite's busy handler sleeps a millisecond or
+        # more between tries. BEGIN IMMEDIATE then finds the database free.
+        connection = self._connection()
+        with self._write_lock.held():
+            connection.execute("BEGIN IMMEDIATE")
+            self._local.settings_write = changes_settings
+            try:
+                yield connection
+                if changes_settings:
+                    self._next_settings_generation(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.settings_write = False
+            if shrink:
+                # Neither statement does its work inside a transaction:
+                # Python's execute() steps incremental_vacuum once (one page),
+                # and a checkpoint cannot pass this connection's own snapshot.
+                connection.executescript("PRAGMA incremental_vacuum")
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def _next_settings_generation(self, connection: sqlite3.Connection) -> None:
+        # Numbered inside the transaction, the counter set before COMMIT: a
+        # process killed anywhere in between leaves no other worker on a stale
+        # cache. A counter ahead of the database (a writer killed before its
+        # COMMIT) costs re-reads until this max() moves both past it.
+        stored = connection.execute("SELECT value FROM meta WHERE key = 'settings_generation'").fetchone()
+        generation = max(int(stored[0]) if stored else 0, self._settings_version.value) + 1
+        connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings_generation', ?)", (str(generation),)
+        )
+        self._settings_version.set(generation)
+
+    def _settings(self) -> _CachedSettings:
+        """Users and faults, read again only after some process changed them."""
+        cached = self._cached_settings
+        in_settings_write = getattr(self._local, "settings_write", False)
+        if cached is not None and not in_settings_write and cached.version == self._settings_version.value:
+            return cached
+        with self._read() as connection:
+            users = {
+                digest: json.loads(data) for digest, data in connection.execute("SELECT token_digest, data FROM users")
+            }
+            meta = dict(
+                connection.execute("SELECT key, value FROM meta WHERE key IN ('faults', 'settings_generation')")
+            )
+        # Versioned by the generation of the snapshot read, not by the counter:
+        # a counter bumped by a write not yet committed then still differs, and
+        # the next call reads again.
+        fresh = _CachedSettings(int(meta.get("settings_generation", 0)), users, meta.get("faults", "[]"))
+        if not in_settings_write:
+            # What a settings write reads may never commit: it is not kept.
+            self._cached_settings = fresh
+        return fresh
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        # One read transaction: several SELECTs see the same snapshot.
+        connection = self._connection()
+        if connection.in_transaction:
+            # Called from inside a write (a fault change that reads the users,
+            # say): that transaction's view is the one to read.
+            yield connection
+            return
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTransaction]:
+        with self._write() as connection:
+            yield _SQLiteTransaction(self, connection)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_item(self, item_id: int) -> Row | None:
+        if not _storable(item_id):
+            return None
+        found = self._connection().execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def get_order(self, order_id: int) -> Row | None:
+        if not _storable(order_id):
+            return None
+        with self._read() as connection:
+            found = connection.execute("SELECT data FROM orders WHERE pk = ?", (order_id,)).fetchone()
+            if found is None:
+                return None
+            ids = [
+                row[0] for row in connection.execute("SELECT id FROM items WHERE order_id = ? ORDER BY id", (order_id,))
+            ]
+        return {**json.loads(found[0]), "orderitem_set": ids}
+
+    def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
+        if not _storable(order_id):
+            return 0, []
+        offset = min(offset, 2**63 - 1)
+        where, params = ("WHERE order_id = ?", (order_id,)) if order_id is not None else ("", ())
+        with self._read() as connection:
+            count = connection.execute(f"SELECT COUNT(*) FROM items {where}", params).fetchone()[0]
+            rows = connection.execute(
+                f"SELECT data FROM items {where} ORDER BY id LIMIT ? OFFSET ?", (*params, limit, offset)
+            ).fetchall()
+        return count, [json.loads(row[0]) for row in rows]
+
+    def iter_items(self) -> Iterator[Row]:
+        rows = self._connection().execute("SELECT data FROM items ORDER BY id").fetchall()
+        return (json.loads(row[0]) for row in rows)
+
+    def users(self) -> list[Row]:
+        return [json.loads(row[0]) for row in self._connection().execute("SELECT data FROM users ORDER BY username")]
+
+    def user_by_username(self, username: str) -> Row | None:
+        found = self._connection().execute("SELECT data FROM users WHERE username = ?", (username,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def user_by_token(self, token: str) -> Row | None:
+        user = self._settings().users_by_token_digest.get(token_digest(token))
+        if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
+            return None
+        return dict(user)
+
+    def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
+        with self._read() as connection:
+            users = [json.loads(row[0]) for row in connection.execute("SELECT data FROM users ORDER BY username")]
+            rows = connection.execute(
+                "SELECT data FROM orders ORDER BY pk LIMIT ?", (-1 if max_orders is None else max_orders,)
+            )
+            orders = [json.loads(row[0]) for row in rows]
+            items: dict[int, list[Row]] = {}
+            if orders:
+                span = (orders[0]["pk"], orders[-1]["pk"])
+                query = "SELECT order_id, data FROM items WHERE order_id BETWEEN ? AND ? ORDER BY id"
+                for order_id, data in connection.execute(query, span):
+                    items.setdefault(order_id, []).append(json.loads(data))
+        return {"users": users, "orders": [{**order, "items": items.get(order["pk"], [])} for order in orders]}
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def initialize(self, seed: SeedData) -> None:
+        with self._write(changes_settings=True) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (_dumps(asdict(seed)),)
+            )
+            seeded = connection.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone()
+            if seeded is None:
+                self._restore(connection, seed)
+                connection.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
+
+    def reset(self) -> None:
+        with self._write(changes_settings=True, shrink=True) as connection:
+            stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
+            self._restore(connection, SeedData(**json.loads(stored[0])) if stored else SeedData())
+
+    def _restore(self, connection: sqlite3.Connection, seed: SeedData) -> None:
+        self._load(connection, seed, replace=True)
+        self._empty_journal(connection)
+        connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(seed.faults),))
+
+    def load(self, seed: SeedData, replace: bool) -> None:
+        with self._write(changes_settings=True) as connection:
+            self._load(connection, seed, replace)
+
+    def _load(self, connection: sqlite3.Connection, seed: SeedData, replace: bool) -> None:
+        if replace:
+            connection.execute("DELETE FROM orders")
+            connection.execute("DELETE FROM items")
+            if seed.users:
+                connection.execute("DELETE FROM users")
+        next_pk = connection.execute("SELECT COALESCE(MAX(pk), 0) + 1 FROM users").fetchone()[0]
+        for user in seed.users:
+            user = dict(user)
+            if user["pk"] is None:
+                previous = connection.execute("SELECT pk FROM users WHERE username = ?", (user["username"],)).fetchone()
+                user["pk"] = previous[0] if previous else next_pk
+                next_pk = max(next_pk, user["pk"] + 1)
+            connection.execute(
+                "INSERT OR REPLACE INTO users (username, pk, token_digest, data) VALUES (?, ?, ?, ?)",
+                (user["username"], user["pk"], token_digest(user["token"]), _dumps(user)),
+            )
+        connection.executemany(
+            "INSERT OR REPLACE INTO orders (pk, data) VALUES (?, ?)",
+            ((order[0], _dumps(unpack_order(order))) for order in seed.orders),
+        )
+        connection.executemany(
+            "INSERT OR REPLACE INTO items (id, order_id, data) VALUES (?, ?, ?)",
+            ((packed_id(item), packed_order(item), _dumps(unpack_item(item))) for item in seed.items),
+        )
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def faults(self) -> list[Row]:
+        return json.loads(self._settings().faults_json)
+
+    def update_faults(self, change: Callable[[list[Row]], T]) -> T:
+        with self._write(changes_settings=True) as connection:
+            found = connection.execute("SELECT value FROM meta WHERE key = 'faults'").fetchone()
+            faults = json.loads(found[0]) if found else []
+            result = change(faults)
+            connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(faults),))
+        return result
+
+    def fault_clears(self) -> int:
+        found = self._connection().execute("SELECT value FROM meta WHERE key = 'fault_clears'").fetchone()
+        return int(found[0]) if found else 0
+
+    def count_fault_clear(self) -> None:
+        with self._write() as connection:
+            connection.execute(
+                "INSERT INTO meta (key, value) VALUES ('fault_clears', '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    # -- journal ----------------------------------------------------------------------------
+
+    def append_request(self, entry: Row) -> None:
+        # Encoded before taking the write lock, which the other workers wait for.
+        data = _dumps(entry)
+        with self._write() as connection:
+            self._insert_request(connection, entry, data)
+
+    def _insert_request(self, connection: sqlite3.Connection, entry: Row, data: str | None = None) -> None:
+        data = data or _dumps(entry)
+        entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
+        # Measured by SQLite as the trims measure what they drop.
+        found = connection.execute(_ADD_JOURNAL_BYTES, (data,)).fetchone()
+        if found is None:
+            # A file from a version that kept no count: count once (this entry included).
+            total = connection.execute(_COUNT_JOURNAL_BYTES).fetchone()[0]
+            connection.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_JOURNAL_BYTES_KEY, total))
+        else:
+            total = found[0]
+        # Trimming to the count on every insert would add a statement to the
+        # hot path: trim every so many entries (reads show the limit anyway).
+        if entry_id % _TRIM_EVERY == 0:
+            total -= self._delete_journal_up_to(connection, entry_id - self._journal_limit)
+        if total > self._journal_bytes:
+            self._trim_to_budget(connection, entry_id, total - self._journal_bytes)
+        entry["id"] = entry_id
+
+    def _trim_to_budget(self, connection: sqlite3.Connection, newest_id: int, excess: int) -> None:
+        """Drop the oldest entries until ``excess`` bytes are gone; the newest
+        entry stays even when it alone is over the budget."""
+        freed = 0
+        last = None
+        rows = connection.execute(f"SELECT id, {_ROW_BYTES} FROM journal WHERE id < ? ORDER BY id", (newest_id,))
+        try:
+            for row_id, size in rows:
+                last, freed = row_id, freed + size
+                if freed >= excess:
+                    break
+        finally:
+            rows.close()
+        if last is not None:
+            self._delete_journal_up_to(connection, last)
+
+    def _delete_journal_up_to(self, connection: sqlite3.Connection, last_id: int) -> int:
+        """Delete the entries numbered up to ``last_id``; return (and uncount) the bytes they held."""
+        sizes = connection.execute(f"DELETE FROM journal WHERE id <= ? RETURNING {_ROW_BYTES}", (last_id,)).fetchall()
+        freed = sum(size for (size,) in sizes)
+        if freed:
+            connection.execute(
+                f"UPDATE meta SET value = CAST(value AS INTEGER) - ? WHERE key = '{_JOURNAL_BYTES_KEY}'", (freed,)
+            )
+        return freed
+
+    def _empty_journal(self, connection: sqlite3.Connection) -> None:
+        connection.execute("DELETE FROM journal")
+        connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, 0)", (_JOURNAL_BYTES_KEY,))
+
+    def journal_size(self) -> int:
+        with self._read() as connection:
+            found = connection.execute("SELECT value FROM meta WHERE key = ?", (_JOURNAL_BYTES_KEY,)).fetchone()
+            return int(found[0]) if found else connection.execute(_COUNT_JOURNAL_BYTES).fetchone()[0]
+
+    def requests(self) -> list[Row]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT id, data FROM journal WHERE id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ? ORDER BY id",
+                (self._journal_limit,),
+            )
+            .fetchall()
+        )
+        return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
+
+    def recent_requests(self, limit: int, before_id: int | None = None) -> list[Row]:
+        if limit <= 0:
+            return []
+        before = _MAX_ID if before_id is None else max(min(before_id, _MAX_ID), 0)
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT id, data FROM journal WHERE id < ? AND id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?"
+                " ORDER BY id DESC LIMIT ?",
+                (before, self._journal_limit, min(limit, _MAX_ID)),
+            )
+            .fetchall()
+        )
+        return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
+
+    def clear_requests(self) -> None:
+        # Imported here: the journal module imports the store package.
+        from omnitron_mock.journal import clear_verdicts
+
+        with self._write(shrink=True) as connection:
+            self._empty_journal(connection)
+        # The verdicts of the entries gone would only hold memory (this process's cache).
+        clear_verdicts()

@@ -1,9 +1,0 @@
-"""WSGI entry point: ``gunicorn mockserver.wsgi:application``.
-
-Configured by ``OMNITRON_MOCK_*`` variables alone. With several worker
-processes, set ``OMNITRON_MOCK_DB`` so that they share one SQLite state.
-"""
-
-from mockserver.app import create_app_from_env
-
-application = create_app_from_env()

@@ -1,0 +1,320 @@
+"""The handle a test holds: URLs, credentials, seeding, read-back, the journal,
+assertions. Plain Python: no pytest import, usable from any test runner."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omnitron_mock.context import EXTENSION_KEY, Emulator
+from omnitron_mock.faults import normalise
+from omnitron_mock.journal import matches, present
+from omnitron_mock.seed import SeedError, build_seed, read_seed_file
+
+from omnitron_mock_pytest.entries import JournalEntry
+
+SeedSource = dict[str, Any] | str | Path
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The user a test's client logs in as."""
+
+    username: str
+    password: str
+    token: str
+
+
+class ContractViolationsError(AssertionError):
+    """Requests that broke the request contract; the message lists each one."""
+
+
+class FaultHandle:
+    """An injected fault. As a context manager it removes the fault on exit."""
+
+    def __init__(self, handle: EmulatorHandle, fault: dict[str, Any]) -> None:
+        self._handle = handle
+        self.id: str = fault["id"]
+        self.spec = fault
+
+    @property
+    def active(self) -> bool:
+        return any(fault["id"] == self.id for fault in self._handle.faults())
+
+    @property
+    def used(self) -> int:
+        """Requests this fault has affected so far (while it is active)."""
+        found = [fault for fault in self._handle.faults() if fault["id"] == self.id]
+        return found[0]["used"] if found else self.spec.get("times") or 0
+
+    def remove(self) -> None:
+        self._handle._remove_fault(self.id)
+
+    def __enter__(self) -> FaultHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+
+
+class ServiceView:
+    """Where a test's client goes and who it is: ``url`` is the server root,
+    ``base_url`` the integration prefix (``/api/i1``), ``sdk_base_url`` the
+    SDK prefix (``/api/v1``)."""
+
+    url: str
+    credentials: Credentials
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/i1"
+
+    @property
+    def sdk_base_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    @property
+    def username(self) -> str:
+        return self.credentials.username
+
+    @property
+    def password(self) -> str:
+        return self.credentials.password
+
+    @property
+    def token(self) -> str:
+        return self.credentials.token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Authorization`` header for the test user."""
+        return {"Authorization": f"Token {self.token}"}
+
+
+class EmulatorHandle(ServiceView):
+    """One emulator as one test sees it (see :class:`ServiceView` for URLs)."""
+
+    def __init__(self, app: Any, url: str, credentials: Credentials) -> None:
+        self._emulator: Emulator = app.extensions[EXTENSION_KEY]
+        self.app = app
+        self.url = url.rstrip("/")
+        self.credentials = credentials
+
+    # -- state -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the session's seed, default mode, empty journal."""
+        self._emulator.reset()
+
+    def set_strict(self, strict: bool = True) -> None:
+        """Switch strict status rules on or off until the next reset."""
+        self._emulator.set_strict(strict)
+
+    def seed(self, source: SeedSource | None = None, *, replace: bool = False, **document: Any) -> None:
+        """Load orders and users: a seed document, a path to a JSON seed file, or
+        keyword parts (``orders=[...]``, ``users=[...]``).
+
+        Loads on top of the current state; ``replace=True`` drops every order
+        and item first. Raises :class:`omnitron_mock.seed.SeedError` with each
+        problem's JSON path when the document is bad, and loads nothing then.
+        """
+        if source is None:
+            loaded: Any = document
+        elif isinstance(source, (str, Path)):
+            loaded = read_seed_file(source)
+        else:
+            loaded = {**source, **document}
+        self._emulator.store.load(build_seed(loaded, self._emulator.contracts), replace=replace)
+
+    def item(self, item_id: int) -> dict[str, Any]:
+        """The stored order item; KeyError when there is none."""
+        item = self._emulator.store.get_item(item_id)
+        if item is None:
+            raise KeyError(f"no order item {item_id}")
+        return item
+
+    def order(self, order_id: int) -> dict[str, Any]:
+        """The stored order with ``orderitem_set``; KeyError when there is none."""
+        order = self._emulator.store.get_order(order_id)
+        if order is None:
+            raise KeyError(f"no order {order_id}")
+        return order
+
+    def items(self, order: int | None = None) -> list[dict[str, Any]]:
+        """Every stored item by id, or the items of one order."""
+        if order is None:
+            return list(self._emulator.store.iter_items())
+        _, rows = self._emulator.store.list_items(order, 0, 2**31)
+        return rows
+
+    # -- faults ----------------------------------------------------------------------
+
+    def add_fault(self, kind: str, **fields: Any) -> FaultHandle:
+        """Inject a fault (see the ``fault`` contract); use the result as a
+        context manager to remove the fault when the block ends."""
+        spec = {"kind": kind, **{name: value for name, value in fields.items() if value is not None}}
+        fault = normalise(spec, self._emulator.contracts)
+        self._emulator.store.update_faults(lambda faults: faults.append(fault))
+        return FaultHandle(self, fault)
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 503,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: int | None = None,
+        body: str | None = None,
+    ) -> FaultHandle:
+        """The next ``n`` matching requests get ``status`` with a DRF-style body
+        (429 with ``Retry-After``); the emulator does not apply them."""
+        return self.add_fault(
+            "status", times=n, status=status, method=method, path=path, retry_after=retry_after, body=body
+        )
+
+    def delay(
+        self,
+        ms: float | tuple[float, float],
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = None,
+        seed: int | None = None,
+    ) -> FaultHandle:
+        """Hold matching requests ``ms`` milliseconds (or a uniform random time
+        in ``(low, high)``) before serving them normally."""
+        delay_ms = list(ms) if isinstance(ms, tuple) else ms
+        return self.add_fault("latency", delay_ms=delay_ms, method=method, path=path, times=times, seed=seed)
+
+    def drop_connection(self, n: int = 1, *, method: str | None = None, path: str | None = None) -> FaultHandle:
+        """Close the connection of the next ``n`` matching requests without answering."""
+        return self.add_fault("drop", times=n, method=method, path=path)
+
+    def malformed_body(
+        self, n: int = 1, status: int = 200, *, method: str | None = None, path: str | None = None
+    ) -> FaultHandle:
+        """Answer the next ``n`` matching requests with a body that is not valid JSON."""
+        return self.add_fault("malformed", times=n, status=status, method=method, path=path)
+
+    def truncate_body(self, n: int = 1, *, method: str | None = None, path: str | None = None) -> FaultHandle:
+        """Promise a body to the next ``n`` matching requests, send half, close."""
+        return self.add_fault("truncate", times=n, method=method, path=path)
+
+    def flaky(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        statuses: list[int] | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = None,
+    ) -> FaultHandle:
+        """Fail a ``rate`` fraction of matching requests with a status from
+        ``statuses`` (500, 502, 503, 429); the same seed fails the same requests."""
+        return self.add_fault("flaky", rate=rate, seed=seed, statuses=statuses, method=method, path=path, times=times)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Active faults with their use counters."""
+        return self._emulator.store.faults()
+
+    def clear_faults(self) -> None:
+        self._emulator.clear_faults()
+
+    def _remove_fault(self, fault_id: str) -> None:
+        self._emulator.clear_faults(fault_id)
+
+    # -- journal ---------------------------------------------------------------------
+
+    def requests(
+        self, *, path: str | None = None, method: str | None = None, status: int | None = None
+    ) -> list[JournalEntry]:
+        """Journalled requests, oldest first; ``path`` matches a substring."""
+        state = self._emulator
+        return [
+            JournalEntry.from_json(copy.deepcopy(present(entry, state.contracts)))
+            for entry in state.store.requests()
+            if matches(entry, method, path, status)
+        ]
+
+    @property
+    def last_request(self) -> JournalEntry:
+        found = self.requests()
+        if not found:
+            raise AssertionError("the emulator has received no request yet")
+        return found[-1]
+
+    def clear_requests(self) -> None:
+        self._emulator.store.clear_requests()
+
+    # -- assertions ------------------------------------------------------------------
+
+    def assert_called(
+        self, path: str | None = None, method: str | None = None, *, times: int | None = None
+    ) -> list[JournalEntry]:
+        """At least one matching request (exactly ``times`` when given); returns them."""
+        found = self.requests(path=path, method=method)
+        wanted = f"{method or 'any method'} {path or 'any path'}"
+        if times is None and not found:
+            raise AssertionError(f"expected a request to {wanted}, got none; {self._journal_summary()}")
+        if times is not None and len(found) != times:
+            summary = self._journal_summary()
+            raise AssertionError(f"expected {times} request(s) to {wanted}, got {len(found)}; {summary}")
+        return found
+
+    def assert_not_called(self, path: str | None = None, method: str | None = None) -> None:
+        self.assert_called(path, method, times=0)
+
+    def assert_item(self, item_id: int, **expected: Any) -> None:
+        """Each named field of the stored item equals its expected value."""
+        check_item(item_id, self.item(item_id), expected)
+
+    def assert_items(self, item_ids: Iterable[int], **expected: Any) -> None:
+        """:meth:`assert_item` for several items; reports every mismatch at once."""
+        problems = []
+        for item_id in item_ids:
+            try:
+                self.assert_item(item_id, **expected)
+            except AssertionError as problem:
+                problems.append(str(problem))
+        if problems:
+            raise AssertionError("\n".join(problems))
+
+    def contract_violations(self) -> list[str]:
+        """Readable lines for every request that broke the request contract."""
+        return [line for entry in self.requests() for line in entry.violations()]
+
+    def assert_contract_clean(self) -> None:
+        """No request so far had schema errors or fields Omnitron would ignore."""
+        lines = self.contract_violations()
+        if lines:
+            raise ContractViolationsError(
+                "requests that break the Omnitron request contract:\n" + "\n".join(f"  {line}" for line in lines)
+            )
+
+    def _journal_summary(self) -> str:
+        entries = self.requests()
+        if not entries:
+            return "the journal is empty"
+        return "journal: " + ", ".join(f"{e.method} {e.path} -> {e.status}" for e in entries)
+
+
+_ABSENT = object()
+
+
+def check_item(item_id: int, item: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Raise AssertionError naming every field of ``item`` that differs from ``expected``."""
+    wrong = [
+        f"{name} is {item.get(name)!r}, expected {value!r}"
+        for name, value in expected.items()
+        if item.get(name, _ABSENT) != value
+    ]
+    if wrong:
+        raise AssertionError(f"order item {item_id}: " + "; ".join(wrong))
+
+
+__all__ = ["ContractViolationsError", "Credentials", "EmulatorHandle", "FaultHandle", "SeedError"]

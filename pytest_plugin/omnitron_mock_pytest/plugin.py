@@ -1,0 +1,211 @@
+"""pytest plugin ``omnitron``: fixtures over the emulator core.
+
+Registered through the ``pytest11`` entry point; ``-p no:omnitron`` turns it off.
+
+pytest loads this module in every run of every project that has omnitron-mock
+installed, so it imports pytest and the standard library only: the emulator
+(Flask, jsonschema, waitress, werkzeug, the schemas) is imported by the
+fixtures, when a test first asks for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from omnitron_mock.config import Settings
+
+    from omnitron_mock_pytest.handle import Credentials, SeedSource
+
+MODES = ("live", "inprocess")
+_HANDLE = pytest.StashKey["EmulatorHandle"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("omnitron", "omnitron-mock: test Omnitron clients against the emulator")
+    group.addoption(
+        "--omnitron-mode",
+        choices=MODES,
+        default="live",
+        help="live: a real HTTP server on 127.0.0.1 (default); inprocess: requests served through responses",
+    )
+    group.addoption("--omnitron-url", metavar="URL", help="run the omnitron tests against this real Omnitron instead")
+    group.addoption("--omnitron-username", metavar="NAME", help="user for --omnitron-url")
+    group.addoption("--omnitron-password", metavar="PASSWORD", help="password for --omnitron-url")
+    group.addoption(
+        "--omnitron-allow-writes",
+        action="store_true",
+        help="with --omnitron-url, also run tests not marked omnitron_readonly (they may change real data)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "omnitron(seed=None, replace=False, strict=None): seed the emulator for this test "
+        "(a seed document or a JSON file path; replace=True drops the default orders first) "
+        "and switch strict status rules on or off",
+    )
+    config.addinivalue_line(
+        "markers",
+        "omnitron_allow_contract_violations: this test sends requests that break the contract on purpose; "
+        "do not fail it for them",
+    )
+    config.addinivalue_line(
+        "markers", "omnitron_readonly: this test changes no data, so it also runs against a real Omnitron"
+    )
+
+
+# -- settings: small fixtures to override in a conftest.py ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def omnitron_mode(pytestconfig: pytest.Config) -> str:
+    """``"live"`` or ``"inprocess"``; from ``--omnitron-mode``. Override to fix a project's mode."""
+    return pytestconfig.getoption("omnitron_mode")
+
+
+@pytest.fixture(scope="session")
+def omnitron_settings() -> Settings:
+    """Emulator settings for the session (limits, enum extensions, default strictness)."""
+    from omnitron_mock.config import Settings
+
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def omnitron_credentials() -> Credentials:
+    """The user the emulator knows and tests log in as; the development user by default."""
+    from omnitron_mock.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME
+
+    from omnitron_mock_pytest.handle import Credentials
+
+    return Credentials(DEV_USERNAME, DEV_PASSWORD, DEV_TOKEN)
+
+
+@pytest.fixture(scope="session")
+def omnitron_inprocess_url() -> str:
+    """Base URL intercepted in in-process mode (default ``http://omnitron.test``)."""
+    from omnitron_mock_pytest.inprocess import DEFAULT_URL
+
+    return DEFAULT_URL
+
+
+@pytest.fixture
+def omnitron_strict() -> bool:
+    """Strict status rules for each test (default off); the ``omnitron`` marker overrides it."""
+    return False
+
+
+@pytest.fixture
+def omnitron_seed() -> SeedSource | None:
+    """A seed loaded before each test on top of the default seed (a document or a file path)."""
+    return None
+
+
+# -- the emulator -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def omnitron_session(
+    pytestconfig: pytest.Config,
+    omnitron_mode: str,
+    omnitron_settings: Settings,
+    omnitron_credentials: Credentials,
+    omnitron_inprocess_url: str,
+) -> Iterator[Any]:
+    """The session's emulator: a live server on 127.0.0.1 (port 0, background
+    thread) or an in-process app; with ``--omnitron-url``, the real Omnitron."""
+    from omnitron_mock_pytest.remote import RemoteOmnitron
+    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator
+
+    url = pytestconfig.getoption("omnitron_url")
+    if url:
+        username = pytestconfig.getoption("omnitron_username") or ""
+        password = pytestconfig.getoption("omnitron_password") or ""
+        yield RemoteOmnitron(url, username, password)
+        return
+    if omnitron_mode not in MODES:
+        raise pytest.UsageError(f"omnitron_mode must be one of {MODES}, got {omnitron_mode!r}")
+    if omnitron_mode == "live":
+        emulator: Any = LiveEmulator.start(omnitron_settings, omnitron_credentials)
+    else:
+        emulator = InProcessEmulator.start(omnitron_settings, omnitron_credentials, omnitron_inprocess_url)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def omnitron(
+    request: pytest.FixtureRequest, omnitron_session: Any, omnitron_strict: bool, omnitron_seed: SeedSource | None
+) -> Iterator[Any]:
+    """The emulator for one test, reset to the session's seed before it starts.
+
+    Gives ``base_url`` (``…/api/i1``), ``sdk_base_url``, ``token``, ``headers``,
+    ``username``/``password``; ``seed(...)``, ``item(id)``, ``order(id)``,
+    ``items(order=...)``; the journal (``requests(...)``, ``last_request``);
+    assertions (``assert_item``, ``assert_called``, ``assert_not_called``,
+    ``assert_contract_clean``). The test fails when the code under test sent
+    a request that breaks the contract, unless marked
+    ``omnitron_allow_contract_violations``.
+    """
+    from omnitron_mock_pytest.remote import RemoteOmnitron
+    from omnitron_mock_pytest.sessions import InProcessEmulator
+
+    marker = request.node.get_closest_marker("omnitron")
+    options = dict(marker.kwargs) if marker else {}
+    if isinstance(omnitron_session, RemoteOmnitron):
+        _check_remote_allowed(request, options)
+        yield omnitron_session
+        return
+    handle = omnitron_session.handle()
+    handle.reset()
+    handle.set_strict(options.get("strict", omnitron_strict))
+    if omnitron_seed is not None:
+        handle.seed(_resolve(request, omnitron_seed))
+    if options.get("seed") is not None:
+        handle.seed(_resolve(request, options["seed"]), replace=options.get("replace", False))
+    transport = omnitron_session.transport().start() if isinstance(omnitron_session, InProcessEmulator) else None
+    request.node.stash[_HANDLE] = handle
+    try:
+        yield handle
+    finally:
+        if transport is not None:
+            transport.stop()
+
+
+def _resolve(request: pytest.FixtureRequest, source: SeedSource) -> SeedSource:
+    # A relative seed path reads from the test file's folder, as fixtures files do.
+    if isinstance(source, (str, Path)) and not Path(source).is_absolute():
+        return request.path.parent / source
+    return source
+
+
+def _check_remote_allowed(request: pytest.FixtureRequest, options: dict[str, Any]) -> None:
+    if options.get("seed") is not None:
+        pytest.skip("seeds the emulator; a real Omnitron cannot be seeded")
+    readonly = request.node.get_closest_marker("omnitron_readonly") is not None
+    if not readonly and not request.config.getoption("omnitron_allow_writes"):
+        pytest.skip("may change data on the real Omnitron: mark it omnitron_readonly or pass --omnitron-allow-writes")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    handle = item.stash.get(_HANDLE, None)
+    if handle is not None and item.get_closest_marker("omnitron_allow_contract_violations") is None:
+        lines = handle.contract_violations()
+        if lines:
+            report = "\n".join(f"  {line}" for line in lines)
+            pytest.fail(
+                "the code under test sent requests that break the Omnitron request contract "
+                f"(mark the test omnitron_allow_contract_violations if that is on purpose):\n{report}",
+                pytrace=False,
+            )
+    return result
