@@ -1,8 +1,10 @@
 """Shared fixtures: an emulator app per test, a client whose every emulated
-response is checked against its contract, and helpers to read the state."""
+response is checked against its contract, and helpers to read the state;
+and the test tiers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +16,29 @@ from flask.testing import FlaskClient
 from omnitron_mock import DEV_TOKEN, Settings, create_app
 from omnitron_mock.serving import HTTPServer
 
-from tests.helpers import ARTIFACTS, FIGURES, ContractCheckedClient, checked_session, get_state
+from tests.helpers import ARTIFACTS, FIGURES, ContractCheckedClient, checked_session, get_state, in_ci
+
+# The tiers a local run skips: a plain `pytest` stays quick and never starts a
+# Docker engine, installs system packages or builds wheels on its own. CI
+# (CI=true) runs every tier; elsewhere a tier runs when the -m expression names
+# it, e.g. `pytest -m docker` or `pytest -m "browser or slow"`.
+TIERS = ("docker", "browser", "slow")  # the markers, described in pyproject.toml
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if in_ci():
+        return
+    named = set(re.findall(r"\w+", config.getoption("markexpr") or ""))
+    skips = {
+        tier: pytest.mark.skip(reason=f"{tier} tier: runs with CI=true or -m {tier}")
+        for tier in TIERS
+        if tier not in named
+    }
+    for item in items:
+        for tier, skip in skips.items():
+            if item.get_closest_marker(tier) is not None:
+                item.add_marker(skip)
+                break
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import in_ci
+
 ROOT = Path(__file__).resolve().parents[1]
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
 
@@ -34,12 +36,13 @@ def _docker_possible() -> bool:
     return os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
-@pytest.mark.skipif(
-    not os.environ.get("CI") and not _docker_possible(),
-    reason="no Docker engine, and starting one needs root (CI always runs this test)",
-)
+@pytest.mark.docker
 def test_docker_smoke() -> None:
-    """Builds and runs the image: login, bulk, error, restart keeping state (minutes on a new machine)."""
+    """Builds and runs the image: login, bulk, error, restart keeping state (minutes on a new machine).
+
+    Of the docker tier (tests/conftest.py): only CI=true or `-m docker` gets here."""
+    if not in_ci() and not _docker_possible():
+        pytest.skip("docker tier: no Docker engine, and starting one needs root and apt-get (CI always runs this)")
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "docker" / "smoke.py")], capture_output=True, text=True, timeout=3600
     )

@@ -29,6 +29,8 @@ IMPORT_NAMES = {"omnitron_mock", "omnitron_mock_pytest"}
 PROJECT_PACKAGES = ("contracts", "mockserver", "pytest_plugin")
 # Modules that loading the plugin must not import (tests/test_plugin.py has the same list).
 HEAVY_MODULES = ("flask", "jsonschema", "referencing", "waitress", "werkzeug", "requests", "responses")
+# Builds the wheel and pip-installs it into new virtual environments.
+pytestmark = pytest.mark.slow
 
 
 def run(

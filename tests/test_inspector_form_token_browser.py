@@ -4,7 +4,6 @@ token each form carries is what lets them post, and nothing else does."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -13,16 +12,20 @@ from omnitron_mock import DEV_TOKEN, create_app
 from omnitron_mock.serving import HTTPServer
 
 from tests.browser.chromium import browser_page, chromium_path
+from tests.helpers import in_ci
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover - the test extra brings it
     expect = None
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CI") and (expect is None or chromium_path() is None),
-    reason="needs Playwright and Debian's chromium (CI installs both)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not in_ci() and (expect is None or chromium_path() is None),
+        reason="browser tier: needs Playwright and Debian's chromium (CI installs both)",
+    ),
+]
 HEADERS = {"Authorization": f"Token {DEV_TOKEN}"}
 HIDDEN = ("origin", "sec-fetch-site")
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from omnitron_mock import DEV_TOKEN
 from omnitron_mock.serving import HTTPServer
 
@@ -26,6 +27,8 @@ CHECKS = ",".join(
     ]
 )
 EXAMPLES_PER_OPERATION = 100
+# Some 25 s for the two stores.
+pytestmark = pytest.mark.slow
 
 
 def test_fuzzing_finds_no_server_error_and_no_contract_breach(live_server: HTTPServer, tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ def login(call: Call, _user: Row | None) -> Reply:
     password_ok = user is not None and hmac.compare_digest(
         user["password"].encode("utf-8", "surrogatepass"), credentials["password"].encode("utf-8", "surrogatepass")
     )
-    if not password_ok or not user["is_active"]:
+    if user is None or not password_ok or not user["is_active"]:
         raise _field_errors({"non_field_errors": ["Unable to log in with provided credentials."]})
     return json_reply({"key": user["token"]})
 

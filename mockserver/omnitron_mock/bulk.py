@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from omnitron_mock import fields
 from omnitron_mock.errors import FieldErrors
@@ -88,7 +88,7 @@ FieldParsers = tuple[tuple[str, Callable[[object], Any]], ...]
 _REMEMBERED_LENGTH = 300
 
 
-def _remembered(parse: Callable[[str], str]) -> Callable[[object], str]:
+def _remembered(parse: Callable[[object], str]) -> Callable[[object], str]:
     """``parse`` with its answers to short strings remembered: clients send the
     same invoice numbers, dates and URLs over and over. Refusals raise every time."""
     remembered = lru_cache(maxsize=4096)(parse)
@@ -160,7 +160,8 @@ def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules, journal:
         if errors:
             outcome = BulkOutcome(errors=errors)
         else:
-            outcome = BulkOutcome(updated=tx.update_items([(r.item_id, r.changes) for r in requests]))
+            # Without errors every item has its id.
+            outcome = BulkOutcome(updated=tx.update_items([(cast(int, r.item_id), r.changes) for r in requests]))
         if journal is not None:
             journal(tx, outcome)
         return outcome
@@ -192,5 +193,5 @@ def _check_single_order(requests: list[ItemRequest], current: dict[int, Row]) ->
     clean = [r for r in requests if not r.errors and r.item_id is not None]
     if not clean:
         return []
-    first_order = current[clean[0].item_id]["order"]
-    return [r for r in clean if current[r.item_id]["order"] != first_order]
+    first_order = current[cast(int, clean[0].item_id)]["order"]
+    return [r for r in clean if current[cast(int, r.item_id)]["order"] != first_order]

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
@@ -117,7 +117,8 @@ class EmulatedAPI:
             rule, route_args = self._routes.bind_to_environ(environ).match()
         except (RequestRedirect, NotFound) as problem:
             return None, {}, problem
-        return ENDPOINTS[rule], route_args, None
+        # The rules use the default converter: every argument is a string.
+        return ENDPOINTS[rule], cast(dict[str, str], route_args), None
 
     def _read_body(self, environ: Environ) -> bytes:
         limit = self.state.settings.max_body_bytes

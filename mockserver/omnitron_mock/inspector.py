@@ -28,6 +28,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from omnitron_mock.context import emulator
 from omnitron_mock.control import ADMIN_COOKIE, admin_problem, package_version
@@ -311,7 +312,7 @@ def entry_page(entry_id: int) -> Response:
 
 
 @blueprint.post("/ui/login")
-def login() -> Response:
+def login() -> BaseResponse:
     response = redirect(url_for("inspector.page"), code=303)
     response.set_cookie(
         ADMIN_COOKIE, request.form.get("admin_token", ""), httponly=True, samesite="Strict", path="/_mock"
@@ -320,7 +321,7 @@ def login() -> Response:
 
 
 @blueprint.post("/ui/reset")
-def reset() -> Response:
+def reset() -> BaseResponse:
     locked = _locked_out()
     if locked is not None:
         return locked
@@ -329,7 +330,7 @@ def reset() -> Response:
 
 
 @blueprint.post("/ui/clear-faults")
-def clear_faults() -> Response:
+def clear_faults() -> BaseResponse:
     locked = _locked_out()
     if locked is not None:
         return locked

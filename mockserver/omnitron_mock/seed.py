@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -207,7 +207,7 @@ def read_seed_file(path: str | Path) -> Any:
 
 def startup_seed(
     document: object | None = None,
-    users: list[UserSpec] | tuple[UserSpec, ...] = (),
+    users: Sequence[UserSpec] = (),
     contracts: Contracts | None = None,
 ) -> SeedData:
     """The state a server starts from and ``/_mock/reset`` returns to.

@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -194,7 +194,7 @@ class _Channel(HTTPChannel):
             # Nothing of this connection's is queued or running (see overdue),
             # so no other thread writes to the socket.
             with contextlib.suppress(OSError):
-                self.socket.send(reply)
+                cast(socket.socket, self.socket).send(reply)  # open until the loop closes it
         self.will_close = True  # the event loop closes it on its next round
 
 
@@ -202,6 +202,11 @@ class _Server(TcpWSGIServer):
     """waitress's TCP server, closing connections whose request is too slow."""
 
     channel_class = _Channel
+    # Set by waitress, which types-waitress omits or types otherwise: declarations only.
+    active_channels: dict[int, HTTPChannel]  # type: ignore[assignment]
+    effective_host: str
+    effective_port: int
+    _map: dict[int, Any]
 
     def __init__(self, *args: Any, request_head_timeout: float, **kwargs: Any) -> None:
         self.request_head_timeout = request_head_timeout
@@ -214,7 +219,8 @@ class _Server(TcpWSGIServer):
 
     def maintenance(self, now: float) -> None:
         # waitress's own sweep first: it closes idle connections.
-        super().maintenance(now)
+        # waitress passes time.time(); its stubs say int.
+        super().maintenance(now)  # type: ignore[arg-type]
         moment = time.monotonic()
         late = [
             channel
@@ -423,7 +429,8 @@ class HTTPServer:
     def _shut_down_threads(self, timeout: float) -> None:
         # Parked requests first: the dispatcher waits for every thread, theirs too.
         self._parking.close()
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        # waitress takes any number of seconds; its stubs say int.
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)  # type: ignore[arg-type]
 
     def __enter__(self) -> HTTPServer:
         return self.start()
@@ -524,7 +531,7 @@ def run_workers(
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
-def _fork_worker(work: Callable[[], None], parent: int, mask: set[signal.Signals]) -> int:
+def _fork_worker(work: Callable[[], None], parent: int, mask: set[int | signal.Signals]) -> int:
     pid = os.fork()
     if pid:
         return pid

@@ -40,7 +40,8 @@ class InProcessTransport:
             self.mock.start()
         for method in METHODS:
             self._registered.append(
-                self.mock.add_callback(method, self._pattern, callback=self._answer, content_type=None)
+                # responses takes a list of header pairs too (repeated headers), though its hints say Mapping.
+                self.mock.add_callback(method, self._pattern, callback=self._answer, content_type=None)  # type: ignore[arg-type]
             )
         return self
 

@@ -19,10 +19,10 @@ import pytest
 if TYPE_CHECKING:
     from omnitron_mock.config import Settings
 
-    from omnitron_mock_pytest.handle import Credentials, SeedSource
+    from omnitron_mock_pytest.handle import Credentials, EmulatorHandle, SeedSource
 
 MODES = ("live", "inprocess")
-_HANDLE = pytest.StashKey["EmulatorHandle"]()
+_HANDLE: pytest.StashKey[EmulatorHandle] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

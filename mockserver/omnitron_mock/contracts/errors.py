@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -42,7 +43,8 @@ def _explain(error: ValidationError) -> ValidationError:
     # anyOf/oneOf report "not valid under any of the given schemas"; the
     # closest branch's own error says what is actually wrong.
     while error.context and error.validator in ("anyOf", "oneOf"):
-        if _is_const_choice(error.schema.get(error.validator, [])):
+        # A schema with anyOf/oneOf is an object, never a boolean schema.
+        if _is_const_choice(cast(Mapping[str, Any], error.schema).get(error.validator, [])):
             break
         error = best_match(error.context)
     return error

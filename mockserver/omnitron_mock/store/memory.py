@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
+from typing import cast
 
 from omnitron_mock.jsonio import dumps
 from omnitron_mock.rows import ITEM_FIELDS, Packed, packed_id, packed_order, unpack_item, unpack_order
@@ -50,7 +51,8 @@ class _MemoryTransaction:
     def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
         updated = []
         for item_id, fields in changes:
-            item = {**(self.pending.get(item_id) or self._store._item(item_id)), **fields}
+            # The bulk read every item it changes: each one exists.
+            item = {**(self.pending.get(item_id) or cast(Row, self._store._item(item_id))), **fields}
             self.pending[item_id] = item
             updated.append(dumps(item))
         return updated
@@ -123,7 +125,7 @@ class MemoryStore:
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
         with self._lock:
             ids = sorted(self._items) if order_id is None else self._order_item_ids.get(order_id, [])
-            return len(ids), [self._item(i) for i in ids[offset : offset + limit]]
+            return len(ids), [cast(Row, self._item(i)) for i in ids[offset : offset + limit]]
 
     def iter_items(self) -> Iterator[Row]:
         with self._lock:
@@ -161,8 +163,9 @@ class MemoryStore:
                 if previous is not None:
                     self._tokens.pop(token_digest(previous["token"]), None)
                 if user["pk"] is None:
-                    user["pk"] = previous["pk"] if previous is not None else next_pk
-                    next_pk = max(next_pk, user["pk"] + 1)
+                    pk = previous["pk"] if previous is not None else next_pk
+                    user["pk"] = pk
+                    next_pk = max(next_pk, pk + 1)
                 self._users[user["username"]] = user
                 self._tokens[token_digest(user["token"])] = user
             for order in seed.orders:
@@ -170,9 +173,9 @@ class MemoryStore:
                 self._order_item_ids.setdefault(order[0], [])
             for item in seed.items:
                 identifier, order_id = packed_id(item), packed_order(item)
-                previous = self._items.get(identifier)
-                if previous is not None:
-                    old_order = previous[1] if isinstance(previous, tuple) else previous["order"]
+                previous_item = self._items.get(identifier)
+                if previous_item is not None:
+                    old_order = previous_item[1] if isinstance(previous_item, tuple) else previous_item["order"]
                     self._order_item_ids[old_order].remove(identifier)
                 self._items[identifier] = tuple(item)
                 ids = self._order_item_ids.setdefault(order_id, [])

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 from omnitron_mock.rows import packed_id, packed_order, unpack_item, unpack_order
 from omnitron_mock.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T
@@ -524,8 +525,9 @@ class SQLiteStore:
             user = dict(user)
             if user["pk"] is None:
                 previous = connection.execute("SELECT pk FROM users WHERE username = ?", (user["username"],)).fetchone()
-                user["pk"] = previous[0] if previous else next_pk
-                next_pk = max(next_pk, user["pk"] + 1)
+                pk = previous[0] if previous else next_pk
+                user["pk"] = pk
+                next_pk = max(next_pk, pk + 1)
             connection.execute(
                 "INSERT OR REPLACE INTO users (username, pk, token_digest, data) VALUES (?, ?, ?, ?)",
                 (user["username"], user["pk"], token_digest(user["token"]), _dumps(user)),
@@ -573,7 +575,8 @@ class SQLiteStore:
 
     def _insert_request(self, connection: sqlite3.Connection, entry: Row, data: str | None = None) -> None:
         data = data or _dumps(entry)
-        entry_id = connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid
+        # An INSERT always sets lastrowid.
+        entry_id = cast(int, connection.execute("INSERT INTO journal (data) VALUES (?)", (data,)).lastrowid)
         # Measured by SQLite as the trims measure what they drop.
         found = connection.execute(_ADD_JOURNAL_BYTES, (data,)).fetchone()
         if found is None:
