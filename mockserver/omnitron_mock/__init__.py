@@ -28,9 +28,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    # Not cached in this module: after pytester (or anything else) drops and
+    # re-imports a submodule, the name must give that module's current object.
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:
