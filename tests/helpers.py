@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -100,3 +102,31 @@ def checked_session() -> requests.Session:
     session = requests.Session()
     session.hooks["response"].append(check)
     return session
+
+
+def run_python(script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run by this interpreter in a process of its own (imports start fresh)."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+
+def printed_by(script: str) -> str:
+    """What ``script`` printed; it must exit 0."""
+    result = run_python(script)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def sqlite_steps(connection: Any, call: Any) -> int:
+    """SQLite virtual-machine steps ``call`` takes on ``connection``: work, not time."""
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0
+
+    connection.set_progress_handler(count, 1)
+    try:
+        call()
+    finally:
+        connection.set_progress_handler(None, 1)
+    return counted[0]

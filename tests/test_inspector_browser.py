@@ -12,21 +12,15 @@ import requests
 from omnitron_mock import DEV_TOKEN, create_app
 from omnitron_mock.serving import HTTPServer
 
-from tests.browser.chromium import browser_page, chromium_path
-from tests.helpers import ARTIFACTS, documented, in_ci
+from tests.browser.chromium import BROWSER_TIER, browser_page
+from tests.helpers import ARTIFACTS, documented
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover - the test extra brings it
     expect = None
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not in_ci() and (expect is None or chromium_path() is None),
-        reason="browser tier: needs Playwright and Debian's chromium (CI installs both)",
-    ),
-]
+pytestmark = BROWSER_TIER
 HEADERS = {"Authorization": f"Token {DEV_TOKEN}"}
 
 

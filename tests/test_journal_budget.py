@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import random
 import sqlite3
-from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,8 @@ from omnitron_mock.journal import HEADER_BYTES, HEADERS_BYTES
 from omnitron_mock.store import SeedData
 from omnitron_mock.store.memory import MemoryStore
 from omnitron_mock.store.sqlite import _TRIM_EVERY, SQLiteStore
+
+from tests.helpers import sqlite_steps
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
@@ -358,23 +359,6 @@ def test_worker_processes_keep_the_count_exact(tmp_path: Path) -> None:
     assert store.journal_size() == sum(stored_size(entry) for entry in entries) <= 60_000
 
 
-def _instructions(store: SQLiteStore, call: Callable[[], object]) -> int:
-    """SQLite virtual-machine steps ``call`` takes on this thread's connection: work, not time."""
-    counted = [0]
-
-    def count() -> int:
-        counted[0] += 1
-        return 0
-
-    connection = store._connection()
-    connection.set_progress_handler(count, 1)
-    try:
-        call()
-    finally:
-        connection.set_progress_handler(None, 1)
-    return counted[0]
-
-
 def fixed_size_entry(rng: random.Random, size: int) -> dict[str, Any]:
     entry = sized_entry(rng)
     entry["body"] = "x" * (size - 200)
@@ -382,7 +366,10 @@ def fixed_size_entry(rng: random.Random, size: int) -> dict[str, Any]:
 
 
 def most_work_of_an_insert(store: SQLiteStore, rng: random.Random, size: int, inserts: int) -> int:
-    return max(_instructions(store, lambda: store.append_request(fixed_size_entry(rng, size))) for _ in range(inserts))
+    return max(
+        sqlite_steps(store._connection(), lambda: store.append_request(fixed_size_entry(rng, size)))
+        for _ in range(inserts)
+    )
 
 
 def test_a_trim_reads_what_it_drops_not_the_whole_journal(tmp_path: Path) -> None:

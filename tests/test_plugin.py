@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers import printed_by
+
 BULK = "/order_items/bulk_status_update/"
 
 PATCH_HELPER = """
@@ -495,9 +497,7 @@ def test_the_core_never_imports_pytest() -> None:
         "emulator.stop()\n"
         "print('core ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "core ok"
+    assert printed_by(script) == "core ok"
 
 
 # What loading the plugin must not import: pytest loads it in every run of every
@@ -527,9 +527,7 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
         "assert 'flask' in sys.modules and Credentials.__name__ == 'Credentials'\n"
         "print('light')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "light"
+    assert printed_by(script) == "light"
 
 
 def test_the_fixtures_import_the_emulator_when_a_test_asks(pytester: pytest.Pytester) -> None:

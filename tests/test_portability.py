@@ -9,7 +9,6 @@ pytest run of an installed wheel.
 from __future__ import annotations
 
 import mmap
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import pytest
 from omnitron_mock import Settings, create_app
 from omnitron_mock.store.posix import POSIXOnlyError
 from omnitron_mock.store.sqlite import SQLiteStore
+
+from tests.helpers import printed_by, run_python
 
 WITHOUT_FCNTL = "import sys\nsys.modules['fcntl'] = None\n"
 
@@ -51,7 +52,7 @@ def test_serve_with_a_database_stops_with_the_message(tmp_path: Path) -> None:
         "from omnitron_mock.cli import main\n"
         f"sys.exit(main(['serve', '--db', {str(tmp_path / 'state.db')!r}, '--port', '0']))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    result = run_python(script)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("omnitron-mock: the SQLite store (--db, OMNITRON_MOCK_DB) is not available")
     assert "POSIX-only" in result.stderr
@@ -80,6 +81,4 @@ def test_without_fcntl_the_package_the_memory_store_and_in_process_mode_work() -
         "assert 'omnitron_mock.store.sqlite' not in sys.modules\n"
         "print('portable')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "portable"
+    assert printed_by(script) == "portable"

@@ -25,6 +25,8 @@ from omnitron_mock.serving import HTTPServer
 from omnitron_mock.store import MemoryStore, SeedData, Store
 from omnitron_mock.store.sqlite import DamagedDatabase, SQLiteStore
 
+from tests.helpers import sqlite_steps
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -335,22 +337,6 @@ def test_recent_requests_page_back_by_id(journal_store: Store) -> None:
     assert journal_store.recent_requests(10) == []
 
 
-def _instructions(store: SQLiteStore, call: Callable[[], object]) -> int:
-    counted = [0]
-
-    def count() -> int:
-        counted[0] += 1
-        return 0
-
-    connection = store._connection()
-    connection.set_progress_handler(count, 1)
-    try:
-        call()
-    finally:
-        connection.set_progress_handler(None, 1)
-    return counted[0]
-
-
 def test_recent_requests_on_sqlite_read_no_more_than_they_return(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "j.db", journal_limit=50_000)
     costs = []
@@ -359,11 +345,13 @@ def test_recent_requests_on_sqlite_read_no_more_than_they_return(tmp_path: Path)
             for number in range(added):
                 tx.append_request(journal_entry(number))
         costs.append(
-            _instructions(store, lambda: (store.recent_requests(10), store.recent_requests(10, before_id=500)))
+            sqlite_steps(
+                store._connection(), lambda: (store.recent_requests(10), store.recent_requests(10, before_id=500))
+            )
         )
     small, large = costs
     assert large < small * 1.5
-    assert _instructions(store, store.requests) > 20 * large
+    assert sqlite_steps(store._connection(), store.requests) > 20 * large
 
 
 # -- descriptors: one lock file per process, each connection closed with its thread ---------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -322,17 +323,18 @@ def login() -> BaseResponse:
 
 @blueprint.post("/ui/reset")
 def reset() -> BaseResponse:
-    locked = _locked_out()
-    if locked is not None:
-        return locked
-    emulator().reset()
-    return redirect(url_for("inspector.page"), code=303)
+    return _act(lambda: emulator().reset())
 
 
 @blueprint.post("/ui/clear-faults")
 def clear_faults() -> BaseResponse:
+    return _act(lambda: emulator().clear_faults())
+
+
+def _act(action: Callable[[], object]) -> BaseResponse:
+    """A button's form: checked as every inspector request is, then back to the page."""
     locked = _locked_out()
     if locked is not None:
         return locked
-    emulator().clear_faults()
+    action()
     return redirect(url_for("inspector.page"), code=303)

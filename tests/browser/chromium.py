@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import pytest
+
+from tests.helpers import in_ci
 
 # Flags for a sandboxed root session with no network but loopback.
 CHROMIUM_ARGS = [
@@ -21,6 +26,21 @@ CHROMIUM_ARGS = [
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _playwright_missing() -> bool:
+    return importlib.util.find_spec("playwright") is None
+
+
+# The marks of a browser test module: the tier, and outside CI a skip when
+# Playwright or Chromium is missing (in CI a missing browser is a failure).
+BROWSER_TIER = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not in_ci() and (_playwright_missing() or chromium_path() is None),
+        reason="browser tier: needs Playwright and Debian's chromium (CI installs both)",
+    ),
+]
 
 
 @contextmanager
