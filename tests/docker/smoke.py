@@ -125,8 +125,25 @@ def docker_engine() -> Iterator[None]:
             daemon.wait(timeout=30)
         log_file.close()
         os.environ.pop("DOCKER_HOST", None)
+        unmount_under(state)
         shutil.rmtree(state, ignore_errors=True)
         log("stopped dockerd")
+
+
+def mounts_under(folder: Path) -> list[str]:
+    prefix = f"{folder}/"
+    with open("/proc/self/mounts") as table:
+        points = [line.split()[1] for line in table]
+    return [point for point in points if point.startswith(prefix)]
+
+
+def unmount_under(folder: Path) -> None:
+    """dockerd leaves its network namespace bind-mounted in its exec root when it stops."""
+    for point in sorted(mounts_under(folder), key=len, reverse=True):
+        subprocess.run(["umount", point], check=False)
+    left = mounts_under(folder)
+    if left:
+        raise RuntimeError(f"mounts left behind by dockerd: {left}")
 
 
 def image_exists(name: str) -> bool:
