@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median, save, table
 from inprocess import mean_call_us
 from omnitron_mock import Settings, create_app
-from omnitron_mock.context import EXTENSION_KEY
+from omnitron_mock.app import emulator_of
 from omnitron_mock.store import sqlite as sqlite_store
 
 SETTINGS = ("OFF", "NORMAL")
@@ -43,7 +43,7 @@ def open_app(folder: Path, synchronous: str) -> Flask:
         app = create_app(Settings(db=str(folder / f"{synchronous.lower()}.db")))
     finally:
         sqlite_store._SYNCHRONOUS = shipped
-    store = app.extensions[EXTENSION_KEY].store
+    store = emulator_of(app).store
     found = store._connection().execute("PRAGMA synchronous").fetchone()[0]
     assert found == PRAGMA_VALUE[synchronous], (synchronous, found)
     return app
@@ -70,7 +70,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="omnitron-sync-", dir=args.dir))
     try:
         apps = {setting: open_app(folder, setting) for setting in SETTINGS}
-        stores = {setting: app.extensions[EXTENSION_KEY].store for setting, app in apps.items()}
+        stores = {setting: emulator_of(app).store for setting, app in apps.items()}
         for app in apps.values():
             mean_call_us(app, 200)  # warm-up: caches, the statement cache, the journal table
         bulk: dict[str, list[float]] = {setting: [] for setting in SETTINGS}

@@ -1,6 +1,7 @@
 """Throughput of the bulk endpoint against the framework ceiling and a peer.
 
     python bench/throughput.py [--rounds 5] [--seconds 5] [--no-prism]
+        [--baseline CHECKOUT] [--serve-only]
 
 Servers measured side by side in interleaved rounds (median of the rounds),
 all on 127.0.0.1 with the same load (wrk, 2 threads, 16 connections, the
@@ -18,6 +19,12 @@ documented 3-item body):
 - Prism (``@stoplight/prism-cli``, installed into a temporary folder) mocking
   our own ``contracts/openapi.json``, at ``-v error`` and at its default
   logging; skipped with a message when npm cannot install it.
+
+``--baseline CHECKOUT`` adds the emulator of another checkout of this
+repository (say, ``git worktree add /tmp/before main~3``), served as
+``serve 1 process (memory)`` is, to the same interleaved rounds: a change's
+effect on the ratio to bare Flask, before and after, measured in one run.
+``--serve-only`` leaves out the image and gunicorn configurations.
 
 waitress keeps connections alive; gunicorn's sync workers answer
 ``Connection: close``, so wrk reconnects for every request there. Each
@@ -61,6 +68,7 @@ HEADERS = {"Authorization": f"Token {DEV_TOKEN}", "Content-Type": "application/j
 CONNECTIONS = 16
 IMAGE = "emulator, image config"
 SERVE = "emulator, serve 1 process (memory)"
+BASELINE = "baseline, serve 1 process (memory)"
 GUNICORN = "emulator, gunicorn 2 sync workers"
 # Each emulator and the bare Flask server it is compared with.
 CEILINGS = {
@@ -68,6 +76,8 @@ CEILINGS = {
     SERVE: "bare, serve 1 process",
     GUNICORN: "bare, gunicorn 2 sync workers",
 }
+# A baseline checkout's emulator is served as SERVE is, and compared with the same bare server.
+BASELINE_CEILING = CEILINGS[SERVE]
 
 
 def serve_bare(port: int, workers: int) -> None:
@@ -110,6 +120,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--no-prism", action="store_true", help="leave the peer out")
+    parser.add_argument("--baseline", type=Path, help="a checkout whose emulator is measured beside this one")
+    parser.add_argument("--serve-only", action="store_true", help="leave out the image and gunicorn configurations")
     parser.add_argument("--json", type=Path, help="where to write the figures (default bench/results/throughput.json)")
     parser.add_argument("--serve-bare", nargs=2, type=int, metavar=("PORT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -140,6 +152,16 @@ def main() -> None:
         GUNICORN: (gunicorn_command, {"OMNITRON_MOCK_DB": str(work / "gunicorn.db")}, gunicorn_port),
         CEILINGS[GUNICORN]: _with_env(gunicorn("bare_app:app", 2), env_bare),
     }
+    if args.serve_only:
+        for name in (IMAGE, GUNICORN):
+            del servers[CEILINGS[name]], servers[name]
+    if args.baseline is not None:
+        checkout = args.baseline.resolve()
+        # Its own packages first on the path: the installed ones are this checkout's.
+        path = f"{checkout / 'mockserver'}:{checkout / 'pytest_plugin'}:{checkout}"
+        port = free_port()
+        command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", str(port)]
+        servers[BASELINE] = (command, {"PYTHONPATH": path}, port)
     targets: dict[str, str] = {}
     startup: dict[str, float] = {}
     with contextlib.ExitStack() as running:
@@ -162,7 +184,8 @@ def main() -> None:
                     results[name].append(rate)
                 print(f"round {round_index + 1}: " + ", ".join(f"{n} {r[-1]:,.0f}/s" for n, r in results.items()))
 
-    startup.update(measure_startup(work))
+    if not args.serve_only:
+        startup.update(measure_startup(work))
     medians = {name: median(rates) for name, rates in results.items()}
     ratios = {name: rate / medians[_ceiling(name)] for name, rate in medians.items()}
     rows = [[name, rate, ratios[name]] for name, rate in medians.items()]
@@ -175,6 +198,7 @@ def main() -> None:
             "seconds": args.seconds,
             "connections": CONNECTIONS,
             "wrk": bool(shutil.which("wrk")),
+            "baseline": str(args.baseline) if args.baseline else None,
         },
         "image_config": {"cmd": image_cmd, "env": image_vars},
         "req_per_s": medians,
@@ -200,6 +224,8 @@ def _ceiling(name: str) -> str:
     """The bare server a server is compared with: the one on the same server (Prism: the image's)."""
     if name.startswith("prism"):
         return CEILINGS[IMAGE]
+    if name == BASELINE:
+        return BASELINE_CEILING
     return CEILINGS.get(name, name)
 
 

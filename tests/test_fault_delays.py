@@ -14,7 +14,8 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from omnitron_mock import DEV_TOKEN
-from omnitron_mock.fault_middleware import PARK_HOOK, FaultMiddleware
+from omnitron_mock.fault_step import FaultStep
+from omnitron_mock.hooks import PARK_HOOK
 from omnitron_mock.serving import HTTPServer
 
 AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
@@ -154,14 +155,14 @@ def test_clearing_faults_ends_a_delay_of_the_fault_header_too(server: HTTPServer
 def test_a_clear_between_planning_and_waiting_still_ends_the_delay(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """A clear that lands after the plan picked the latency and before the wait
     began: the wait must not start from the clear count the clear left behind."""
-    plan = FaultMiddleware._plan
+    plan = FaultStep.plan
 
-    def plan_then_clear(self: FaultMiddleware, *args: Any) -> Any:
+    def plan_then_clear(self: FaultStep, *args: Any) -> Any:
         planned = plan(self, *args)
-        self.emulator.clear_faults()
+        self.state.clear_faults()
         return planned
 
-    monkeypatch.setattr(FaultMiddleware, "_plan", plan_then_clear)
+    monkeypatch.setattr(FaultStep, "plan", plan_then_clear)
     client = app.test_client()
     assert client.post("/_mock/faults", json={"kind": "latency", "delay_ms": 400_000}).status_code == 201
     outcome: dict[str, Any] = {}

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
 from omnitron_mock import DEV_TOKEN, Settings, create_app, inspector
+from omnitron_mock.service import Emulator
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 
@@ -182,13 +183,13 @@ def test_filters_drop_entries_before_working_out_their_verdicts(
         client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "450"}]}, headers=auth)
     client.get("/api/i1/orders/1/", headers=auth)
     presented: list[str] = []
-    real_present = inspector.present
+    real_present = Emulator.present
 
-    def counting_present(entry: Any, contracts: Any) -> Any:
+    def counting_present(self: Emulator, entry: Any) -> Any:
         presented.append(entry["path"])
-        return real_present(entry, contracts)
+        return real_present(self, entry)
 
-    monkeypatch.setattr(inspector, "present", counting_present)
+    monkeypatch.setattr(Emulator, "present", counting_present)
     assert len(badges(client.get("/_mock/?path=orders/1").get_data(as_text=True))) == 1
     assert presented == ["/api/i1/orders/1/"]
     presented.clear()

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from flask.testing import FlaskClient
 from omnitron_mock import DEV_TOKEN
-from omnitron_mock.fault_middleware import ConnectionDropped
+from omnitron_mock.hooks import ConnectionDropped
 
 LOGIN = "/api/i1/auth/login/"
 NUMERIC_PASSWORD = 73910462585

@@ -131,7 +131,8 @@ def submit(store: MemoryStore, body: Any, strict: bool) -> bool:
         requests = parse_bulk(body, rules)
     except FieldErrors:
         return False
-    return not apply_bulk(store, requests, rules).errors
+    with store.transaction() as transaction:
+        return not apply_bulk(transaction, requests, rules).errors
 
 
 def domain_allows(store: MemoryStore, body: dict[str, Any], strict: bool) -> bool:

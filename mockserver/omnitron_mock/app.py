@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -12,23 +11,21 @@ from werkzeug.routing import RequestRedirect
 
 from omnitron_mock import errors
 from omnitron_mock.config import Settings, UserSpec, env_users, env_value
-from omnitron_mock.context import EXTENSION_KEY, Emulator, emulator
+from omnitron_mock.context import EXTENSION_KEY, emulator
 from omnitron_mock.contracts import Contracts, bundled_openapi
 from omnitron_mock.control import blueprint as control_blueprint
-from omnitron_mock.emulated import EmulatedAPI
 from omnitron_mock.errors import APIError
-from omnitron_mock.fault_middleware import FaultMiddleware
 from omnitron_mock.faults import normalise_all, read_fault_profile
 from omnitron_mock.hosts import HostGuard, redirect_location
 from omnitron_mock.inspector import blueprint as inspector_blueprint
 from omnitron_mock.jsonio import json_response
+from omnitron_mock.pipeline import Pipeline
 from omnitron_mock.rules import Rules
 from omnitron_mock.seed import read_seed_file, startup_seed
+from omnitron_mock.service import Emulator
 from omnitron_mock.site_guard import INSPECTOR_HEADERS, cross_site_problem
 from omnitron_mock.store.base import SeedData, Store
 from omnitron_mock.store.memory import MemoryStore
-
-log = logging.getLogger("omnitron_mock")
 
 
 def create_app(
@@ -78,11 +75,17 @@ def create_app(
     app.register_error_handler(APIError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    # Host check first, then faults, then the emulated API; Flask serves everything else.
-    app.wsgi_app = HostGuard(  # type: ignore[method-assign]
-        FaultMiddleware(EmulatedAPI(app.wsgi_app, state), state), settings.allowed_hosts
-    )
+    # The host check first; then the emulated API's pipeline, which hands
+    # every other path (control API, inspector, contracts) to Flask.
+    app.wsgi_app = HostGuard(Pipeline(app.wsgi_app, state), settings.allowed_hosts)  # type: ignore[method-assign]
     return app
+
+
+def emulator_of(app: Flask) -> Emulator:
+    """The service API of an app made by :func:`create_app`: seed, reset,
+    strict mode, faults and the journal, from Python (what ``/_mock/``
+    offers over HTTP)."""
+    return app.extensions[EXTENSION_KEY]
 
 
 def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
@@ -135,9 +138,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected_error(error: Exception) -> Response:
-    # The traceback goes to the log only: clients see DRF's generic message.
-    log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
-    failure = errors.server_error()
+    failure = errors.unexpected(error, request.method, request.path)
     return json_response(failure.body, failure.status)
 
 

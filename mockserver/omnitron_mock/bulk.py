@@ -2,7 +2,7 @@
 
 Validation runs in two passes. ``parse_bulk`` checks the body and each item's
 fields without touching the store. ``apply_bulk`` then, inside one store
-transaction, resolves ids, applies the duplicate, strict-mode and single-order
+transaction (the request's), resolves ids, applies the duplicate, strict-mode and single-order
 rules and writes every item, or nothing when any item failed.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, cast
 from omnitron_mock import fields
 from omnitron_mock.errors import FieldErrors
 from omnitron_mock.rules import Rules
-from omnitron_mock.store.base import Row, Store, StoreTransaction
+from omnitron_mock.store.base import Row, StoreTransaction
 
 ONE_ORDER = "You can only update one order at a time."
 DUPLICATE = "Duplicate order item in request."
@@ -138,33 +138,25 @@ def _parse_item(entry: object, optional_fields: FieldParsers) -> ItemRequest:
     return request
 
 
-Journal = Callable[[StoreTransaction, BulkOutcome], None]
+def apply_bulk(tx: StoreTransaction, requests: list[ItemRequest], rules: Rules) -> BulkOutcome:
+    """Decide and write inside ``tx`` (the request's transaction): all items or none.
 
-
-def apply_bulk(store: Store, requests: list[ItemRequest], rules: Rules, journal: Journal | None = None) -> BulkOutcome:
-    """Decide and write in one transaction: all items or none.
-
-    ``journal`` runs inside that transaction with the outcome, so that the
-    request's journal entry commits together with the changes it reports.
+    Reading, deciding and writing happen in the one transaction, so no other
+    request's bulk interleaves; the request's journal entry commits with it.
     """
-    with store.transaction() as tx:
-        current = tx.get_items({r.item_id for r in requests if r.item_id is not None})
-        _check_against_state(requests, current, rules)
-        other_order = {id(r) for r in _check_single_order(requests, current)}
-        errors = []
-        for request in requests:
-            if request.errors:
-                errors.append(request.error_entry({f: request.errors[f] for f in FIELD_ORDER if f in request.errors}))
-            elif id(request) in other_order:
-                errors.append(request.error_entry([ONE_ORDER]))
-        if errors:
-            outcome = BulkOutcome(errors=errors)
-        else:
-            # Without errors every item has its id.
-            outcome = BulkOutcome(updated=tx.update_items([(cast(int, r.item_id), r.changes) for r in requests]))
-        if journal is not None:
-            journal(tx, outcome)
-        return outcome
+    current = tx.get_items({r.item_id for r in requests if r.item_id is not None})
+    _check_against_state(requests, current, rules)
+    other_order = {id(r) for r in _check_single_order(requests, current)}
+    errors = []
+    for request in requests:
+        if request.errors:
+            errors.append(request.error_entry({f: request.errors[f] for f in FIELD_ORDER if f in request.errors}))
+        elif id(request) in other_order:
+            errors.append(request.error_entry([ONE_ORDER]))
+    if errors:
+        return BulkOutcome(errors=errors)
+    # Without errors every item has its id.
+    return BulkOutcome(updated=tx.update_items([(cast(int, r.item_id), r.changes) for r in requests]))
 
 
 def _check_against_state(requests: list[ItemRequest], current: dict[int, Row], rules: Rules) -> None:

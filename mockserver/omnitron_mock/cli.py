@@ -264,9 +264,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _banner(url: str, app: Flask, settings: Settings, workers: int) -> str:
-    from omnitron_mock.context import EXTENSION_KEY
+    from omnitron_mock.app import emulator_of
 
-    store = app.extensions[EXTENSION_KEY].store
+    store = emulator_of(app).store
     lines = [f"omnitron-mock listening on {url}"]
     lines += [
         f"  user {user['username']}  password {user['password']}  token {user['token']}" for user in store.users()

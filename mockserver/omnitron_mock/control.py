@@ -1,5 +1,10 @@
 """The mock-only control API under ``/_mock``: health, reset, seed, state,
-journal, faults."""
+journal, faults.
+
+Each route is HTTP around one operation of the emulator's service API
+(:class:`omnitron_mock.service.Emulator`): it reads the request, calls the
+operation, and words the answer or the error.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,9 @@ from omnitron_mock import errors
 from omnitron_mock.body import is_json_media_type, loads_strict
 from omnitron_mock.context import emulator
 from omnitron_mock.errors import APIError
-from omnitron_mock.faults import FaultError, normalise_all
-from omnitron_mock.journal import matches, present
+from omnitron_mock.faults import FaultError
 from omnitron_mock.jsonio import json_response
-from omnitron_mock.seed import SeedError, build_seed
+from omnitron_mock.seed import SeedError
 
 blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
 ADMIN_HEADER = "X-Mock-Admin-Token"
@@ -117,39 +121,34 @@ def reset() -> Response:
 
 @blueprint.post("/seed")
 def seed() -> Response:
-    state = emulator()
     document = _json_body()
     if document is None:
         raise APIError(400, {"detail": "Send a seed document as the JSON body."})
     try:
-        data = build_seed(document, state.contracts)
+        counts = emulator().seed(document, replace=_flag("replace"))
     except SeedError as problem:
         found = [{"path": path, "message": message} for path, message in problem.errors]
         raise APIError(400, {"detail": "The seed does not match the seed contract.", "errors": found}) from None
-    state.store.load(data, replace=_flag("replace"))
-    return json_response({"users": len(data.users), "orders": len(data.orders), "items": len(data.items)})
+    return json_response({"users": counts.users, "orders": counts.orders, "items": counts.items})
 
 
 @blueprint.get("/state")
 def state() -> Response:
-    snapshot = emulator().store.snapshot()
-    return json_response(snapshot)
+    return json_response(emulator().snapshot())
 
 
 @blueprint.get("/faults")
 def list_faults() -> Response:
-    return json_response({"faults": emulator().store.faults()})
+    return json_response({"faults": emulator().faults()})
 
 
 @blueprint.post("/faults")
 def add_faults() -> Response:
-    state = emulator()
     try:
-        added = normalise_all(_json_body(), state.contracts)
+        added = emulator().add_faults(_json_body())
     except FaultError as problem:
         found = [{"path": path, "message": message} for path, message in problem.errors]
         raise APIError(400, {"detail": "The fault does not match the fault contract.", "errors": found}) from None
-    state.store.update_faults(lambda faults: faults.extend(added))
     return json_response({"faults": added}, status=201)
 
 
@@ -176,18 +175,13 @@ def _status_code(text: str) -> int:
 
 @blueprint.get("/requests")
 def list_requests() -> Response:
-    state = emulator()
     status_text = request.args.get("status")
     status = None if status_text is None else _status_code(status_text)
-    entries = [
-        present(entry, state.contracts)
-        for entry in state.store.requests()
-        if matches(entry, request.args.get("method"), request.args.get("path"), status)
-    ]
+    entries = emulator().journal(method=request.args.get("method"), path=request.args.get("path"), status=status)
     return json_response({"count": len(entries), "requests": entries})
 
 
 @blueprint.delete("/requests")
 def clear_requests() -> Response:
-    emulator().store.clear_requests()
+    emulator().clear_journal()
     return Response(status=204)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger("omnitron_mock")
 
 
 class APIError(Exception):
@@ -49,6 +52,14 @@ def payload_too_large() -> APIError:
 
 def server_error() -> APIError:
     return detail(500, "A server error occurred.")
+
+
+def unexpected(error: BaseException, method: str, path: str) -> APIError:
+    """The answer to an error no code path expected, emulated API and Flask
+    routes alike: the traceback goes to the log only; clients see DRF's
+    generic message."""
+    log.error("unhandled error on %s %s", method, path, exc_info=error)
+    return server_error()
 
 
 class FieldErrors(Exception):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from omnitron_mock.config import ENV_PREFIX
 from omnitron_mock.jsonio import dumps
+from omnitron_mock.wire import status_line
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -129,5 +130,5 @@ class HostGuard:
                 f"unless started with --allowed-host {host_name(shown) or 'NAME'} (or {ENV_PREFIX}ALLOWED_HOSTS)."
             }
         ).encode("utf-8")
-        start_response("400 BAD REQUEST", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        start_response(status_line(400), [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]

@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from omnitron_mock.context import emulator
 from omnitron_mock.control import ADMIN_COOKIE, admin_problem, package_version
 from omnitron_mock.errors import APIError
-from omnitron_mock.journal import HEADER_BYTES, HEADERS_BYTES, present
+from omnitron_mock.journal import HEADER_BYTES, HEADERS_BYTES
 from omnitron_mock.site_guard import same_origin_evidence
 
 blueprint = Blueprint(
@@ -177,8 +177,8 @@ def _entries(filters: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[s
     while len(shown) < SHOWN_REQUESTS:
         if searched >= SEARCHED_REQUESTS:
             # Say so only when something older was left out.
-            return shown, newest, bool(state.store.recent_requests(1, before_id))
-        batch = state.store.recent_requests(min(_READ_BATCH, SEARCHED_REQUESTS - searched), before_id)
+            return shown, newest, bool(state.recent_journal(1, before_id))
+        batch = state.recent_journal(min(_READ_BATCH, SEARCHED_REQUESTS - searched), before_id)
         if not batch:
             break
         newest = newest or batch[:1]
@@ -187,7 +187,7 @@ def _entries(filters: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[s
         for raw in batch:
             if not _passes(raw, filters):
                 continue
-            entry = present(raw, state.contracts)
+            entry = state.present(raw)
             entry["badge"] = verdict_of(entry)
             if filters["verdict"] and entry["badge"] != filters["verdict"]:
                 continue
@@ -212,7 +212,7 @@ def _context() -> dict[str, Any]:
     state = emulator()
     filters = _filters()
     entries, newest, unsearched = _entries(filters)
-    snapshot = state.store.snapshot(max_orders=SHOWN_ORDERS + 1)
+    snapshot = state.snapshot(max_orders=SHOWN_ORDERS + 1)
     return {
         "version": package_version(),
         "filters": filters,
@@ -230,8 +230,8 @@ def _context() -> dict[str, Any]:
         "header_bytes": HEADER_BYTES,
         "headers_bytes": HEADERS_BYTES,
         "changed": _changed_by_last_request(newest),
-        "faults": state.store.faults(),
-        "strict": state.rules.strict,
+        "faults": state.faults(),
+        "strict": state.strict,
         "guarded": bool(state.settings.admin_token),
         "query": request.query_string.decode("latin-1"),
     }
@@ -293,11 +293,9 @@ def entry_page(entry_id: int) -> Response:
     if locked is not None:
         return locked
     state = emulator()
-    # The newest entry numbered below entry_id + 1: this one, if the journal still holds it.
-    found = state.store.recent_requests(1, entry_id + 1)
-    entry = None
-    if found and found[0]["id"] == entry_id:
-        entry = _whole(present(found[0], state.contracts))
+    entry = state.journal_entry(entry_id)
+    if entry is not None:
+        entry = _whole(entry)
         entry["badge"] = verdict_of(entry)
     page = render_template(
         "inspector_entry.html",

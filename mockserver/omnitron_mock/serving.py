@@ -25,7 +25,7 @@ from waitress.task import ThreadedTaskDispatcher
 
 from omnitron_mock.config import Settings
 from omnitron_mock.context import EXTENSION_KEY
-from omnitron_mock.fault_middleware import (
+from omnitron_mock.hooks import (
     CLIENT_GONE_HOOK,
     DROP_HOOK,
     PARK_HOOK,

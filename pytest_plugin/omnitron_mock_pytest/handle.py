@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omnitron_mock.context import EXTENSION_KEY, Emulator
-from omnitron_mock.faults import normalise
-from omnitron_mock.journal import matches, present
-from omnitron_mock.seed import SeedError, build_seed, read_seed_file
+from omnitron_mock.app import emulator_of
+from omnitron_mock.seed import SeedError, read_seed_file
+from omnitron_mock.service import Emulator
 
 from omnitron_mock_pytest.entries import JournalEntry
 
@@ -98,7 +97,7 @@ class EmulatorHandle(ServiceView):
     """One emulator as one test sees it (see :class:`ServiceView` for URLs)."""
 
     def __init__(self, app: Any, url: str, credentials: Credentials) -> None:
-        self._emulator: Emulator = app.extensions[EXTENSION_KEY]
+        self._emulator: Emulator = emulator_of(app)
         self.app = app
         self.url = url.rstrip("/")
         self.credentials = credentials
@@ -127,28 +126,25 @@ class EmulatorHandle(ServiceView):
             loaded = read_seed_file(source)
         else:
             loaded = {**source, **document}
-        self._emulator.store.load(build_seed(loaded, self._emulator.contracts), replace=replace)
+        self._emulator.seed(loaded, replace=replace)
 
     def item(self, item_id: int) -> dict[str, Any]:
         """The stored order item; KeyError when there is none."""
-        item = self._emulator.store.get_item(item_id)
+        item = self._emulator.item(item_id)
         if item is None:
             raise KeyError(f"no order item {item_id}")
         return item
 
     def order(self, order_id: int) -> dict[str, Any]:
         """The stored order with ``orderitem_set``; KeyError when there is none."""
-        order = self._emulator.store.get_order(order_id)
+        order = self._emulator.order(order_id)
         if order is None:
             raise KeyError(f"no order {order_id}")
         return order
 
     def items(self, order: int | None = None) -> list[dict[str, Any]]:
         """Every stored item by id, or the items of one order."""
-        if order is None:
-            return list(self._emulator.store.iter_items())
-        _, rows = self._emulator.store.list_items(order, 0, 2**31)
-        return rows
+        return self._emulator.items(order)
 
     # -- faults ----------------------------------------------------------------------
 
@@ -156,8 +152,7 @@ class EmulatorHandle(ServiceView):
         """Inject a fault (see the ``fault`` contract); use the result as a
         context manager to remove the fault when the block ends."""
         spec = {"kind": kind, **{name: value for name, value in fields.items() if value is not None}}
-        fault = normalise(spec, self._emulator.contracts)
-        self._emulator.store.update_faults(lambda faults: faults.append(fault))
+        [fault] = self._emulator.add_faults(spec)
         return FaultHandle(self, fault)
 
     def fail_next(
@@ -220,7 +215,7 @@ class EmulatorHandle(ServiceView):
 
     def faults(self) -> list[dict[str, Any]]:
         """Active faults with their use counters."""
-        return self._emulator.store.faults()
+        return self._emulator.faults()
 
     def clear_faults(self) -> None:
         self._emulator.clear_faults()
@@ -234,11 +229,9 @@ class EmulatorHandle(ServiceView):
         self, *, path: str | None = None, method: str | None = None, status: int | None = None
     ) -> list[JournalEntry]:
         """Journalled requests, oldest first; ``path`` matches a substring."""
-        state = self._emulator
         return [
-            JournalEntry.from_json(copy.deepcopy(present(entry, state.contracts)))
-            for entry in state.store.requests()
-            if matches(entry, method, path, status)
+            JournalEntry.from_json(copy.deepcopy(entry))
+            for entry in self._emulator.journal(method=method, path=path, status=status)
         ]
 
     @property
@@ -249,7 +242,7 @@ class EmulatorHandle(ServiceView):
         return found[-1]
 
     def clear_requests(self) -> None:
-        self._emulator.store.clear_requests()
+        self._emulator.clear_journal()
 
     # -- assertions ------------------------------------------------------------------
 

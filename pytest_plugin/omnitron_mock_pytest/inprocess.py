@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from omnitron_mock.fault_middleware import SLEEP_HOOK, ClientGaveUp, ConnectionDropped
+from omnitron_mock.hooks import SLEEP_HOOK, ClientGaveUp, ConnectionDropped
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

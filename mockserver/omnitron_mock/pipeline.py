@@ -1,0 +1,202 @@
+"""The emulated API's request pipeline: one WSGI app, one pass per request.
+
+Requests under the emulated prefixes go through these steps, in order:
+
+1. **route** (werkzeug's rules, a dict for static paths): the endpoint and
+   its arguments, or a redirect for a missing trailing slash;
+2. **faults** (:class:`~omnitron_mock.fault_step.FaultStep`): delays, or an
+   answer in the emulator's place;
+3. **body**, read once and bounded (413 past the limit);
+4. **dispatch**: authentication, the method's handler, DRF's error shapes;
+   a handler that writes opens the call's store transaction;
+5. **journal**: one entry per request, written into that transaction when
+   there is one, so the entry commits with the changes it reports;
+6. **write** the response, with one wording of status lines.
+
+Every other path (control API, inspector, contracts) goes on to Flask. The
+bulk endpoint is the hot path of every client test suite: none of Flask's
+request machinery (request contexts, hooks, response objects) runs here.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from typing import cast
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
+
+from omnitron_mock import errors, journal
+from omnitron_mock.endpoint import Endpoint
+from omnitron_mock.endpoints import ENDPOINTS, PREFIXES
+from omnitron_mock.errors import APIError
+from omnitron_mock.exchange import Call, Reply, json_reply
+from omnitron_mock.fault_step import FaultStep
+from omnitron_mock.faults import Answer
+from omnitron_mock.hooks import DROP_HOOK, UNANSWERED, ConnectionDropped
+from omnitron_mock.hosts import redirect_location
+from omnitron_mock.service import Emulator
+from omnitron_mock.store.base import StoreTransaction
+from omnitron_mock.wire import Environ, StartResponse, WSGIApp, status_line, with_status_wording
+
+_EMULATED = tuple(prefix + "/" for prefix in PREFIXES)
+
+
+class Pipeline:
+    """Serves the emulated endpoints; hands every other path to ``fallback``."""
+
+    def __init__(self, fallback: WSGIApp, state: Emulator) -> None:
+        self.fallback = with_status_wording(fallback)
+        self.state = state
+        self.faults = FaultStep(state)
+        self._static: dict[str, Endpoint] = {}
+        rules = []
+        for prefix in PREFIXES:
+            for rule, endpoint in ENDPOINTS.items():
+                path = f"{prefix}/{rule}"
+                rules.append(Rule(path, endpoint=rule))
+                if "<" not in rule:
+                    self._static[path] = endpoint
+        self._routes = Map(rules)
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(_EMULATED):
+            return self.fallback(environ, start_response)
+        call = Call(environ, self.state)
+        redirect = self._route(call, path)
+        try:
+            answer = self.faults.run(call)
+        except UNANSWERED:
+            self._journal(call, 0, b"", call.read_unserved_body())
+            raise
+        except Exception as error:
+            return self._write(call, start_response, self._failed(call, error))
+        if answer is not None:
+            return self._answer_with_fault(call, start_response, answer)
+        return self._write(call, start_response, self._serve(call, redirect))
+
+    def _route(self, call: Call, path: str) -> RequestRedirect | None:
+        """Find the call's endpoint; the redirect for a path that needs a slash."""
+        endpoint = self._static.get(path)
+        if endpoint is not None:
+            call.endpoint = endpoint
+            return None
+        try:
+            rule, route_args = self._routes.bind_to_environ(call.environ).match()
+        except RequestRedirect as redirect:
+            return redirect
+        except NotFound:
+            return None
+        call.endpoint = ENDPOINTS[rule]
+        # The rules use the default converter: every argument is a string.
+        call.route_args = cast(dict[str, str], route_args)
+        return None
+
+    def _serve(self, call: Call, redirect: RequestRedirect | None) -> Reply:
+        """The endpoint's reply, journalled; the call's transaction committed."""
+        try:
+            if redirect is not None:
+                # Django's APPEND_SLASH answers 301 for every method; clients that
+                # follow it resend without the body, exactly as against Omnitron.
+                location = redirect_location(redirect.new_url, self.state.settings.allowed_hosts)
+                reply = Reply(301, "", {"Location": location})
+            else:
+                call.body()
+                if call.endpoint is None:
+                    raise errors.not_found()
+                reply = call.endpoint.dispatch(call)
+            self._journal(call, reply.status, reply.text, transaction=call.open_transaction)
+            call.commit()
+        except APIError as error:
+            call.roll_back()
+            reply = json_reply(error.body, error.status, error.headers)
+            self._journal(call, reply.status, reply.text)
+        except HTTPException as error:
+            # A body shorter than its Content-Length, as werkzeug reports it.
+            call.roll_back()
+            reply = json_reply({"detail": error.description or error.name}, error.code or 400)
+            self._journal(call, reply.status, reply.text)
+        except Exception as error:
+            return self._failed(call, error)
+        return reply
+
+    def _failed(self, call: Call, error: Exception) -> Reply:
+        """DRF's answer to an unexpected error; nothing the call wrote stays."""
+        method, path = call.environ.get("REQUEST_METHOD", ""), call.environ.get("PATH_INFO", "")
+        try:
+            call.roll_back()
+        except Exception as problem:
+            # The answer is a 500 all the same; the log keeps why the rollback failed.
+            errors.unexpected(problem, method, path)
+        failure = errors.unexpected(error, method, path)
+        reply = json_reply(failure.body, failure.status)
+        try:
+            self._journal(call, reply.status, reply.text)
+        except Exception as problem:
+            # The failure may be the journal's own: the client still gets its 500.
+            errors.unexpected(problem, method, path)
+        return reply
+
+    def _write(self, call: Call, start_response: StartResponse, reply: Reply) -> Iterable[bytes]:
+        body = reply.text.encode("utf-8")
+        # Every answer is JSON but a redirect, which is empty as Flask sends it.
+        content_type = "text/html; charset=utf-8" if reply.status == 301 else "application/json"
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *reply.headers.items()]
+        headers.append(("Vary", "Accept"))
+        start_response(status_line(reply.status), headers)
+        return [] if call.environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    def _answer_with_fault(self, call: Call, start_response: StartResponse, answer: Answer) -> Iterable[bytes]:
+        if answer.kind == "drop":
+            self._journal(call, 0, b"", call.read_unserved_body())
+            return self._drop(call, start_response)
+        body = answer.body
+        headers = dict(answer.headers)
+        # A truncated body promises the whole of it and sends half; then the server closes.
+        headers["Content-Length"] = str(len(body))
+        if answer.kind == "truncate":
+            body = body[: len(body) // 2]
+        self._journal(call, answer.status, body, call.read_unserved_body())
+        start_response(status_line(answer.status), list(headers.items()))
+        return [body]
+
+    def _drop(self, call: Call, start_response: StartResponse) -> Iterable[bytes]:
+        hook = call.environ.get(DROP_HOOK)
+        if hook is not None:
+            hook()  # raises: the server closes the connection without a byte
+        connection = call.environ.get("gunicorn.socket")
+        if connection is not None:
+            connection.shutdown(socket.SHUT_RDWR)
+            start_response(status_line(500), [])
+            return []
+        raise ConnectionDropped("the emulator dropped the connection (fault)")
+
+    def _journal(
+        self,
+        call: Call,
+        status: int,
+        response_body: str | bytes,
+        body: bytes | None = None,
+        transaction: StoreTransaction | None = None,
+    ) -> None:
+        """The one place a request's journal entry is written: into the call's
+        transaction when it has one, else straight into the store."""
+        environ = call.environ
+        endpoint = call.endpoint
+        entry = journal.record(
+            method=environ.get("REQUEST_METHOD", "GET").upper(),
+            path=environ.get("PATH_INFO", ""),
+            query=environ.get("QUERY_STRING", ""),
+            headers=journal.request_headers(environ),
+            body=call.body_for_journal() if body is None else body,
+            status=status,
+            response_body=response_body,
+            duration_ms=call.elapsed_ms(),
+            request_contract=endpoint.request_contract if endpoint is not None else None,
+            contracts=self.state.contracts,
+            body_limit=self.state.settings.journal_body_bytes,
+            fault=call.fault_note,
+        )
+        (transaction or self.state.store).append_request(entry)

@@ -1,0 +1,84 @@
+"""The service API: Python callers and the control API are two doors to the
+same operations, and they see each other's work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from omnitron_mock import DEV_TOKEN, Emulator, emulator_of
+from omnitron_mock.faults import FaultError
+from omnitron_mock.seed import SeedError
+
+AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
+BULK = "/api/i1/order_items/bulk_status_update/"
+SEED = {"orders": [{"id": 7, "number": "N7", "items": [{"id": 70, "status": "400"}]}]}
+
+
+@pytest.fixture
+def service(app: Any) -> Emulator:
+    return emulator_of(app)
+
+
+def test_seeding_from_python_is_what_http_reads(service: Emulator, client: FlaskClient) -> None:
+    counts = service.seed(SEED)
+    assert (counts.users, counts.orders, counts.items) == (0, 1, 1)
+    assert client.get("/api/i1/order_items/70/", headers=AUTH).get_json()["status"] == "400"
+    assert service.item(70) == client.get("/api/i1/order_items/70/", headers=AUTH).get_json()
+    assert service.order(7) == client.get("/api/i1/orders/7/", headers=AUTH).get_json()
+    assert [item["id"] for item in service.items(7)] == [70]
+    assert service.snapshot() == client.get("/_mock/state").get_json()
+
+
+def test_a_bad_seed_names_its_problem_and_loads_nothing(service: Emulator, client: FlaskClient) -> None:
+    before = client.get("/_mock/state").get_json()
+    with pytest.raises(SeedError) as raised:
+        service.seed({"orders": [{"id": "seven"}]})
+    assert raised.value.errors and raised.value.errors[0][0].startswith("$.orders[0]")
+    assert client.get("/_mock/state").get_json() == before
+
+
+def test_faults_added_from_python_answer_http_calls(service: Emulator, client: FlaskClient) -> None:
+    [fault] = service.add_faults({"kind": "status", "status": 503, "times": 1, "path": "bulk_status_update"})
+    assert client.get("/_mock/faults").get_json()["faults"] == service.faults()
+    body = {"orderitem_set": [{"id": 1, "status": "450"}]}
+    assert client.patch(BULK, json=body, headers=AUTH).status_code == 503
+    assert service.faults() == []
+    [other] = service.add_faults([{"kind": "latency", "delay_ms": 1}])
+    assert service.clear_faults(other["id"]) is True
+    assert service.clear_faults(fault["id"]) is False
+
+
+def test_a_bad_fault_names_its_problem_and_adds_nothing(service: Emulator) -> None:
+    with pytest.raises(FaultError) as raised:
+        service.add_faults([{"kind": "latency", "delay_ms": 1}, {"kind": "status", "status": "x"}])
+    assert raised.value.errors[0][0].startswith("$[1]")
+    assert service.faults() == []
+
+
+def test_the_journal_from_python_is_the_journal_over_http(service: Emulator, client: FlaskClient) -> None:
+    client.patch(BULK, json={"orderitem_set": [{"id": 1, "tracking_no": "TR1"}]}, headers=AUTH)
+    client.get("/api/i1/order_items/1/", headers=AUTH)
+    over_http = client.get("/_mock/requests", query_string={"method": "patch"}).get_json()["requests"]
+    assert service.journal(method="patch") == over_http
+    [entry] = over_http
+    assert entry["verdict"]["unknown_fields"] == ["$.orderitem_set[0].tracking_no"]
+    assert service.journal_entry(entry["id"]) == entry
+    assert [e["status"] for e in service.journal(path="order_items/1/")] == [200]
+    service.clear_journal()
+    assert client.get("/_mock/requests").get_json()["count"] == 0
+    assert service.journal_entry(entry["id"]) is None
+
+
+def test_strict_mode_and_reset_from_python(service: Emulator, client: FlaskClient) -> None:
+    service.set_strict(True)
+    assert service.strict
+    # Strict mode refuses a backward step: 550 (delivered) back to 400.
+    client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "550"}]}, headers=AUTH)
+    refused = client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "400"}]}, headers=AUTH)
+    assert refused.status_code == 400
+    service.reset()
+    assert not service.strict
+    assert client.get("/_mock/requests").get_json()["count"] == 0
+    assert client.get("/api/i1/order_items/1/", headers=AUTH).get_json()["status"] != "550"
