@@ -123,7 +123,7 @@ class FaultMiddleware:
         counted ``clears`` fault clears.
 
         Every clear ends every wait, a delay asked for by the request's own
-        ``X-Mock-Fault`` header too (the README: "a waiting request stops
+        ``X-Mock-Fault`` header too (docs/faults.md: "a waiting request stops
         waiting when [...] faults are cleared"). Raises :class:`ClientGaveUp`
         when the server says the client left, :class:`ServerStopping` when it
         says it is stopping.
