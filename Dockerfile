@@ -23,7 +23,7 @@ RUN python3 -m venv /opt/omnitron-mock \
     && chown omnitron:omnitron /data
 
 WORKDIR /data
-# `serve` reads OMNITRON_MOCK_* (see the README): it binds all interfaces on
+# `serve` reads OMNITRON_MOCK_* (see docs/configuration.md): it binds all interfaces on
 # $OMNITRON_MOCK_PORT and forks $OMNITRON_MOCK_WORKERS processes sharing the
 # state in $OMNITRON_MOCK_DB, kept in the volume. waitress reads requests in an
 # event loop, so slow clients hold no worker thread. X-Forwarded-* headers are

@@ -140,7 +140,7 @@ def test_clearing_faults_ends_a_delay_early(server: HTTPServer, parks: ParkWatch
 
 
 def test_clearing_faults_ends_a_delay_of_the_fault_header_too(server: HTTPServer, parks: ParkWatch) -> None:
-    """The README: a waiting request stops waiting when faults are cleared,
+    """docs/faults.md: a waiting request stops waiting when faults are cleared,
     whichever fault made it wait, the request's own ``X-Mock-Fault`` too."""
     thread, outcome = _delayed_call(server.url, {"X-Mock-Fault": "latency=400000"})
     parks.wait_parked()

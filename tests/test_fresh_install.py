@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import docs
+
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text("utf-8")
-USER_TEST = re.search(r"```python\n# file: test_shipping_sync.py\n(.*?)```", README, re.DOTALL)
+# The first plugin example of docs/plugin.md, a user's test file.
+USER_TEST = next((block for block in docs.all_blocks() if block.file_name == "test_shipping_sync.py"), None)
 # Every top-level name the wheel installs: distinctive, so no project's own package is shadowed.
 IMPORT_NAMES = {"omnitron_mock", "omnitron_mock_pytest"}
 PROJECT_PACKAGES = ("contracts", "mockserver", "pytest_plugin")
@@ -72,8 +74,8 @@ def crowded_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("mode", ["live", "inprocess"])
 def test_a_new_project_passes_with_only_the_package_installed(fresh_venv: Path, tmp_path: Path, mode: str) -> None:
-    assert USER_TEST, "the README's first plugin example is missing"
-    (tmp_path / "test_shipping_sync.py").write_text(USER_TEST.group(1))
+    assert USER_TEST, "docs/plugin.md's first example (test_shipping_sync.py) is missing"
+    (tmp_path / "test_shipping_sync.py").write_text(USER_TEST.text.split("\n", 1)[1])
     result = run(fresh_venv, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--omnitron-mode", mode, cwd=tmp_path)
     assert re.search(r"^2 passed", result.stdout, re.MULTILINE), result.stdout
 

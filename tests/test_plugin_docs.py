@@ -1,33 +1,45 @@
-"""The README's "Testing your client" examples, run as a user's project would run them."""
+"""The docs' plugin examples (``# file:`` blocks in README.md and docs/), run
+together as a user's project would run them, in both modes."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
-SECTION = README[README.index("## Testing your client") : README.index("## Python API")]
-FILES = dict(re.findall(r"```python\n# file: (\S+)\n(.*?)```", SECTION, re.DOTALL))
-TEST_COUNT = sum(len(re.findall(r"^def test_", text, re.MULTILINE)) for text in FILES.values())
+from tests import docs
+from tests.docs import Block
+
+NODE = "tests/test_plugin_docs.py::test_doc_examples_pass"
 
 
-def write_examples(pytester: pytest.Pytester) -> None:
-    for name, text in FILES.items():
+def project(examples: tuple[Block, ...]) -> dict[str, str]:
+    """File name to text, each example without its ``# file:`` line."""
+    unnamed = [example.id for example in examples if example.file_name is None]
+    assert not unnamed, f"examples without a '# file:' line: {unnamed}"
+    files = {str(example.file_name): example.text.split("\n", 1)[1] for example in examples}
+    assert len(files) == len(examples), "two examples name the same file"
+    return files
+
+
+def count_tests(files: dict[str, str]) -> int:
+    return sum(len(re.findall(r"^def test_", text, re.MULTILINE)) for text in files.values())
+
+
+def test_the_docs_hold_plugin_examples() -> None:
+    files = project(tuple(docs.run_by(NODE)))
+    assert "test_shipping_sync.py" in files
+    assert "inprocess/conftest.py" in files
+    assert count_tests(files) >= 8
+
+
+@docs.examples(together=True)
+@pytest.mark.parametrize("mode", ["live", "inprocess"])
+def test_doc_examples_pass(pytester: pytest.Pytester, mode: str, examples: tuple[Block, ...]) -> None:
+    files = project(examples)
+    for name, text in files.items():
         target = pytester.path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-
-
-def test_the_section_holds_examples() -> None:
-    assert "test_shipping_sync.py" in FILES
-    assert "inprocess/conftest.py" in FILES
-    assert TEST_COUNT >= 8
-
-
-@pytest.mark.parametrize("mode", ["live", "inprocess"])
-def test_readme_examples_pass(pytester: pytest.Pytester, mode: str) -> None:
-    write_examples(pytester)
     result = pytester.runpytest("--omnitron-mode", mode, "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=TEST_COUNT)
+    result.assert_outcomes(passed=count_tests(files))

@@ -34,7 +34,7 @@ class UserSpec:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that shapes the emulator's behaviour; defaults are the README's."""
+    """Everything that shapes the emulator's behaviour; defaults are docs/configuration.md's."""
 
     strict: bool = False
     max_body_bytes: int = 1024 * 1024
