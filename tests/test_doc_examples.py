@@ -85,6 +85,14 @@ def test_python_api_example_runs(example: Block, capfd: pytest.CaptureFixture[st
 
 
 @docs.examples
+def test_service_api_example_runs(example: Block, capfd: pytest.CaptureFixture[str]) -> None:
+    exec(compile(example.text, example.id, "exec"), {})
+    printed = capfd.readouterr().out.splitlines()
+    expected = [line.split("# ", 1)[1] for line in example.text.splitlines() if line.startswith("print(")]
+    assert printed == expected
+
+
+@docs.examples
 def test_contracts_example_names_real_calls(example: Block) -> None:
     body = {"orderitem_set": [{"id": 1, "tracking_no": "x"}]}
     item = (

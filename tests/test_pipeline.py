@@ -6,8 +6,10 @@ and durations that include a fault's delay."""
 from __future__ import annotations
 
 import http.client
+import re
 from dataclasses import replace
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,3 +135,38 @@ def test_a_journalled_duration_includes_the_fault_delay(client: FlaskClient) -> 
     [entry] = client.get("/_mock/requests").get_json()["requests"]
     assert entry["fault"] == "latency 50 ms"
     assert entry["duration_ms"] >= 50
+
+
+STEPS = ("Route", "Faults", "Body", "Dispatch", "Journal", "Write")
+
+
+def test_the_architecture_doc_lists_the_steps_in_the_pipelines_order() -> None:
+    """docs/architecture.md and the pipeline's own account name the same steps in the same order."""
+    from omnitron_mock import pipeline
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text("utf-8")
+    flow = doc[doc.index("## How a request flows") :]
+    in_doc = re.findall(r"^\d\. \*\*(\w+)\.\*\*", flow, re.MULTILINE)
+    in_code = re.findall(r"^\d\. \*\*(\w+)\*\*", pipeline.__doc__ or "", re.MULTILINE)
+    assert in_doc == list(STEPS)
+    assert [step.lower() for step in in_code] == [step.lower() for step in STEPS]
+
+
+def test_faults_come_after_routing_and_before_the_redirect_and_the_body(
+    client: FlaskClient, settings: Settings
+) -> None:
+    """A fault answers a path that would be redirected, and a body that would be too large."""
+    fault = {**AUTH, "X-Mock-Fault": "status=503"}
+    assert client.get("/api/i1/active_user", headers=fault).status_code == 503
+    oversized = b"x" * (settings.max_body_bytes + 1)
+    answered = client.patch(BULK, data=oversized, headers={**fault, "Content-Type": "application/json"})
+    assert answered.status_code == 503
+    [redirected, too_large] = client.get("/_mock/requests").get_json()["requests"]
+    assert redirected["fault"] == too_large["fault"] == "status 503"
+
+
+def test_the_body_is_bounded_before_dispatch_authenticates(client: FlaskClient, settings: Settings) -> None:
+    oversized = b"x" * (settings.max_body_bytes + 1)
+    response = client.patch(BULK, data=oversized, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert client.patch(BULK, json={}, headers={}).status_code == 401

@@ -14,7 +14,7 @@ def login(call: Call, _user: Row | None) -> Reply:
     try:
         data = fields.expect_dict(call.json())
     except fields.Invalid as invalid:
-        raise field_errors({"nonfield_errors": invalid.messages}) from None
+        raise field_errors({"non_field_errors": invalid.messages}) from None
     problems: dict[str, list[str]] = {}
     credentials: dict[str, str] = {}
     for name, trim in (("username", True), ("password", False)):
@@ -33,7 +33,7 @@ def login(call: Call, _user: Row | None) -> Reply:
         user["password"].encode("utf-8", "surrogatepass"), credentials["password"].encode("utf-8", "surrogatepass")
     )
     if user is None or not password_ok or not user["is_active"]:
-        raise field_errors({"nonfield_errors": ["Unable to log in with provided credentials."]})
+        raise field_errors({"non_field_errors": ["Unable to log in with provided credentials."]})
     return json_reply({"key": user["token"]})
 
 
