@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,15 +33,24 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-# Which contract a 200 body follows, by route (independent of the server's own mapping).
-_SUCCESS_CONTRACTS = (
-    (re.compile(r"auth/login/"), "login-response"),
-    (re.compile(r"active_user/"), "active-user"),
-    (re.compile(r"order_items/bulk_status_update/"), "bulk-status-update-response"),
-    (re.compile(r"order_items/[^/]+/"), "order-item"),
-    (re.compile(r"order_items/"), "order-item-page"),
-    (re.compile(r"orders/[^/]+/"), "order"),
-)
+OPENAPI = Path(__file__).resolve().parents[1] / "contracts" / "openapi.json"
+
+
+@cache
+def _success_contracts() -> list[tuple[re.Pattern[str], str, str]]:
+    """(route pattern, method, contract) of each documented operation, static
+    paths first: which contract a 2xx body follows, read from the OpenAPI
+    document (independent of the server's own routing)."""
+    document = json.loads(OPENAPI.read_text("utf-8"))
+    found = []
+    for template, operations in sorted(document["paths"].items(), key=lambda path: "{" in path[0]):
+        pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template.lstrip("/"))))
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            found.append((pattern, method.upper(), Path(schema["$ref"]).stem))
+    return found
 
 
 def documented(name: str) -> Any:
@@ -59,7 +69,11 @@ def expected_contract(method: str, path: str, status: int, body: Any) -> str | N
         return "bulk-status-update-error-response" if isinstance(body, list) else "field-errors"
     if method == "OPTIONS":
         return None
-    return next(name for pattern, name in _SUCCESS_CONTRACTS if pattern.fullmatch(route))
+    return next(
+        name
+        for pattern, documented_method, name in _success_contracts()
+        if documented_method == method and pattern.fullmatch(route)
+    )
 
 
 def check_response_contract(method: str, path: str, status: int, text: str) -> None:
