@@ -136,7 +136,8 @@ def main() -> None:
             [sys.executable, "-m", "omnitron_mock", "openapi"], capture_output=True, text=True, check=True
         ).stdout
     )
-    prism = None if args.no_prism else install_prism(work / "prism")
+    # Prism is compared with the image's bare server, which --serve-only leaves out.
+    prism = None if args.no_prism or args.serve_only else install_prism(work / "prism")
 
     image_command, image_env, image_port = image_serve(work / "image.db")
     image_workers = int(image_env.get("OMNITRON_MOCK_WORKERS", "1"))

@@ -92,7 +92,20 @@ def test_a_failure_after_the_bulk_wrote_rolls_back_its_changes(
     assert entry["status"] == 500
 
 
-def test_a_broken_journal_still_answers_500(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "data"),
+    [
+        pytest.param("PATCH", BULK, AUTH, b'{"orderitem_set": [{"id": 1, "status": "450"}]}', id="bulk"),
+        pytest.param("GET", "/api/i1/nowhere/", AUTH, b"", id="no-route"),
+        pytest.param("PATCH", BULK, AUTH, b"x" * (1024 * 1024 + 1), id="too-large"),
+        pytest.param("GET", "/api/i1/active_user/", {**AUTH, "X-Mock-Fault": "status=503"}, b"", id="fault"),
+        pytest.param("GET", "/api/i1/active_user/", {**AUTH, "X-Mock-Fault": "nonsense"}, b"", id="fault-header"),
+        pytest.param("GET", "/api/i1/orders/1/", {**AUTH, "Host": "a..b"}, b"", id="bad-host"),
+    ],
+)
+def test_a_broken_journal_still_answers_500(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, method: str, path: str, headers: dict[str, str], data: bytes
+) -> None:
     """When every journal write fails, clients still get an answer, and the state is kept."""
     before = client.get("/api/i1/order_items/1/", headers=AUTH).get_json()
 
@@ -100,11 +113,30 @@ def test_a_broken_journal_still_answers_500(client: FlaskClient, monkeypatch: py
         raise RuntimeError("the journal is gone")
 
     monkeypatch.setattr(journal, "record", failing)
-    response = client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "450"}]}, headers=AUTH)
+    response = client.open(path, method=method, data=data, headers={"Content-Type": "application/json", **headers})
     assert response.status_code == 500
     assert response.get_json() == {"detail": "A server error occurred."}
     monkeypatch.undo()
     assert client.get("/api/i1/order_items/1/", headers=AUTH).get_json() == before
+
+
+def test_a_host_werkzeug_cannot_route_with_gets_400_and_is_journalled(client: FlaskClient) -> None:
+    response = client.get("/api/i1/orders/1/", headers={**AUTH, "Host": "a..b"})
+    assert response.status_code == 400
+    assert "detail" in response.get_json()
+    [entry] = client.get("/_mock/requests").get_json()["requests"]
+    assert (entry["path"], entry["status"]) == ("/api/i1/orders/1/", 400)
+
+
+def test_a_refused_body_is_not_judged_against_the_contract(client: FlaskClient, settings: Settings) -> None:
+    """The journal keeps no body of a 413: its entry has no verdict to fail
+    (a client test that checks its 413 handling passes the plugin's guard)."""
+    oversized = b"x" * (settings.max_body_bytes + 1)
+    response = client.patch(BULK, data=oversized, headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 413
+    [entry] = client.get("/_mock/requests").get_json()["requests"]
+    assert entry["body"] is None
+    assert entry["verdict"] == {"contract": None, "schema_errors": [], "unknown_fields": [], "ok": True}
 
 
 def test_a_rejected_bulk_is_journalled_and_changes_nothing(client: FlaskClient) -> None:

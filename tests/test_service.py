@@ -82,3 +82,16 @@ def test_strict_mode_and_reset_from_python(service: Emulator, client: FlaskClien
     assert not service.strict
     assert client.get("/_mock/requests").get_json()["count"] == 0
     assert client.get("/api/i1/order_items/1/", headers=AUTH).get_json()["status"] != "550"
+
+
+def test_what_the_service_hands_out_is_a_copy(service: Emulator, client: FlaskClient) -> None:
+    [fault] = service.add_faults({"kind": "status", "status": 503, "path": "no-such-path"})
+    fault["status"] = 429
+    assert service.faults()[0]["status"] == 503
+    client.get("/api/i1/active_user/", headers=AUTH)
+    [entry] = service.recent_journal(1)
+    entry["status"] = 999
+    entry["headers"].clear()
+    [shown] = client.get("/_mock/requests").get_json()["requests"]
+    assert shown["status"] == 200
+    assert shown["headers"]

@@ -11,6 +11,3 @@ EXTENSION_KEY = "omnitron_mock"
 
 def emulator() -> Emulator:
     return current_app.extensions[EXTENSION_KEY]
-
-
-__all__ = ["EXTENSION_KEY", "Emulator", "emulator"]

@@ -67,6 +67,11 @@ class Call:
             self._body = body
         return self._body
 
+    @property
+    def body_accepted(self) -> bool:
+        """Whether :meth:`body` read the body and took it."""
+        return self._body is not None
+
     def body_for_journal(self) -> bytes:
         """The body as far as the journal keeps one: what :meth:`body` accepted,
         else nothing (a redirect, a refused body)."""

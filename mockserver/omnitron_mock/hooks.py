@@ -30,7 +30,8 @@ class ConnectionDropped(Exception):
 
 
 class ClientGaveUp(Exception):
-    """Raised by a sleep hook when the client's timeout ends the wait first."""
+    """The client left while its request waited out a delay: raised by a
+    sleep hook, or by the fault step when the client-gone hook says so."""
 
 
 class ServerStopping(Exception):

@@ -65,14 +65,28 @@ class Pipeline:
         if not path.startswith(_EMULATED):
             return self.fallback(environ, start_response)
         call = Call(environ, self.state)
-        redirect = self._route(call, path)
+        try:
+            return self._steps(call, path, start_response)
+        except UNANSWERED:
+            raise
+        except Exception as error:
+            # Whatever failed (a journal that cannot be written too), the client gets DRF's 500.
+            return self._write(call, start_response, self._failed(call, error))
+        finally:
+            # A no-op once the call committed: no path leaves its transaction open.
+            call.roll_back()
+
+    def _steps(self, call: Call, path: str, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            redirect = self._route(call, path)
+        except HTTPException as error:
+            # A Host werkzeug cannot route with (an empty or overlong label).
+            return self._write(call, start_response, self._refused(call, error))
         try:
             answer = self.faults.run(call)
         except UNANSWERED:
             self._journal(call, 0, b"", call.read_unserved_body())
             raise
-        except Exception as error:
-            return self._write(call, start_response, self._failed(call, error))
         if answer is not None:
             return self._answer_with_fault(call, start_response, answer)
         return self._write(call, start_response, self._serve(call, redirect))
@@ -107,19 +121,21 @@ class Pipeline:
                 if call.endpoint is None:
                     raise errors.not_found()
                 reply = call.endpoint.dispatch(call)
-            self._journal(call, reply.status, reply.text, transaction=call.open_transaction)
-            call.commit()
         except APIError as error:
             call.roll_back()
             reply = json_reply(error.body, error.status, error.headers)
-            self._journal(call, reply.status, reply.text)
         except HTTPException as error:
             # A body shorter than its Content-Length, as werkzeug reports it.
-            call.roll_back()
-            reply = json_reply({"detail": error.description or error.name}, error.code or 400)
-            self._journal(call, reply.status, reply.text)
-        except Exception as error:
-            return self._failed(call, error)
+            return self._refused(call, error)
+        self._journal(call, reply.status, reply.text, transaction=call.open_transaction)
+        call.commit()
+        return reply
+
+    def _refused(self, call: Call, error: HTTPException) -> Reply:
+        """werkzeug's refusal of a request it cannot read, as a DRF-style answer."""
+        call.roll_back()
+        reply = json_reply({"detail": error.description or error.name}, error.code or 400)
+        self._journal(call, reply.status, reply.text)
         return reply
 
     def _failed(self, call: Call, error: Exception) -> Reply:
@@ -182,9 +198,13 @@ class Pipeline:
         transaction: StoreTransaction | None = None,
     ) -> None:
         """The one place a request's journal entry is written: into the call's
-        transaction when it has one, else straight into the store."""
+        transaction when it has one, else straight into the store.
+
+        The entry names the endpoint's request contract when there is a body
+        to judge: one the endpoint accepted, or one a fault answered (``body``).
+        """
         environ = call.environ
-        endpoint = call.endpoint
+        endpoint = call.endpoint if body is not None or call.body_accepted else None
         entry = journal.record(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             path=environ.get("PATH_INFO", ""),

@@ -9,6 +9,7 @@ same operations over HTTP.
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass, field, replace
 
@@ -94,7 +95,7 @@ class Emulator:
         """Add one fault spec or a list of them (all or none); the added faults
         with their ids. Raises :class:`~omnitron_mock.faults.FaultError`."""
         added = normalise_all(specs, self.contracts)
-        self.store.update_faults(lambda faults: faults.extend(added))
+        self.store.update_faults(lambda faults: faults.extend(copy.deepcopy(added)))
         return added
 
     def clear_faults(self, fault_id: str | None = None) -> bool:
@@ -127,8 +128,9 @@ class Emulator:
 
     def recent_journal(self, limit: int, before_id: int | None = None) -> list[Row]:
         """Stored journal entries, newest first (see :meth:`Store.recent_requests`);
-        :meth:`present` gives an entry's public form."""
-        return self.store.recent_requests(limit, before_id)
+        :meth:`present` gives an entry's public form. Copies: changing one
+        changes nothing stored."""
+        return copy.deepcopy(self.store.recent_requests(limit, before_id))
 
     def journal_entry(self, entry_id: int) -> Row | None:
         """One entry in public form, while the journal still holds it."""
