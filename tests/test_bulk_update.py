@@ -189,6 +189,24 @@ def test_good_bulk_changes_exactly_the_named_fields(client: Any, auth: dict[str,
     assert state() != before
 
 
+def test_null_fields_stay_null_through_bulks(client: Any, auth: dict[str, str], state: Any) -> None:
+    # No bulk sends null (every field refuses it), but the null fields of an
+    # item must come out of a bulk present and null on every store.
+    seeded = {"id": 9, "items": [{"id": 90, "tracking_number": None, "retail_price": None, "price_list": None}]}
+    assert client.post("/_mock/seed", json={"orders": [seeded]}).status_code == 200
+    refused = patch(client, auth, {"orderitem_set": [{"id": 90, "tracking_number": None}]})
+    assert refused.get_json() == [entry({"tracking_number": ["This field may not be null."]}, "90")]
+
+    response = patch(client, auth, {"orderitem_set": [{"id": 90, "status": "450", "invoice_number": "I90"}]})
+
+    assert response.status_code == 200
+    [item] = response.get_json()
+    assert list(item) == ITEM_FIELDS
+    assert get_item(client, auth, 90) == item == items_of(state())[90]
+    nulls = {name for name, value in item.items() if value is None}
+    assert {"tracking_number", "retail_price", "price_list", "invoice_date", "image"} <= nulls
+
+
 def test_unknown_fields_are_ignored(client: Any, auth: dict[str, str], state: Any) -> None:
     before = state()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from omnitron_mock import DEV_TOKEN
 from omnitron_mock.jsonio import dumps
+from omnitron_mock.records import ITEM_FIELDS, ORDER_FIELDS, ItemRecord, OrderRecord
 from omnitron_mock.seed import DEFAULT_SEED_DOCUMENT, build_seed
 from omnitron_mock.store import MemoryStore, SeedData, Store
 from omnitron_mock.store.base import ITEM_STATE_FIELDS
@@ -96,6 +98,68 @@ def test_updated_items_come_back_in_wire_form(store: Store) -> None:
         [text] = tx.update_items([(3, {"invoice_number": tricky, "e_archive_url": "https://e.example/é"})])
     assert text == dumps(store.get_item(3))
     assert json.loads(text)["invoice_number"] == tricky
+
+
+def test_changes_replace_fields_with_exactly_the_values_given(store: Store) -> None:
+    # A JSON merge patch (RFC 7396) would drop a field set to null and merge
+    # a new object into the old one; both stores must do what memory does.
+    fields = list(store.get_item(1))
+    with store.transaction() as tx:
+        tx.update_items([(1, {"tracking_number": "T1", "extra_field": {"kept": 1, "both": 1}})])
+    with store.transaction() as tx:
+        [text] = tx.update_items([(1, {"tracking_number": None, "extra_field": {"both": 2}, "image": True})])
+    item = store.get_item(1)
+    assert list(item) == fields
+    assert (item["tracking_number"], item["extra_field"], item["image"]) == (None, {"both": 2}, True)
+    assert text == dumps(item)
+
+
+def test_changes_apply_in_order_whatever_fields_each_names(store: Store) -> None:
+    with store.transaction() as tx:
+        texts = tx.update_items(
+            [
+                (1, {"status": "450"}),
+                (2, {"status": "500", "tracking_number": "T2"}),
+                (1, {"tracking_number": "T1", "status": "500"}),
+                (1, {"invoice_number": "I1"}),
+            ]
+        )
+    one = store.get_item(1)
+    assert (one["status"], one["tracking_number"], one["invoice_number"]) == ("500", "T1", "I1")
+    assert store.get_item(2)["tracking_number"] == "T2"
+    assert [json.loads(text)["id"] for text in texts] == [1, 2, 1, 1]
+
+
+def test_records_give_fresh_wire_rows_and_come_back_from_them() -> None:
+    seed = default_seed()
+    item, order = seed.items[0], seed.orders[0]
+    row = item.to_wire()
+    assert list(row) == list(ITEM_FIELDS)
+    assert row["extra_field"] is not item.extra_field, "nested objects are copies"
+    assert ItemRecord.from_wire(row) == item
+    assert ItemRecord.from_values(item.to_values()) == item
+    assert OrderRecord.from_wire(order.to_wire()) == order
+    assert list(order.to_wire()) == list(ORDER_FIELDS)
+    # Defaults are shared between records, as the tuples shared them.
+    assert seed.items[0].attributes is seed.items[1].attributes
+    nested = build_seed({"orders": [{"id": 1, "items": [{"id": 1, "extra_field": {"a": {"b": [1]}}}]}]}).items[0]
+    copied = nested.to_wire()["extra_field"]
+    copied["a"]["b"].append(2)
+    assert nested.extra_field == {"a": {"b": [1]}}
+
+
+def test_sqlite_keeps_the_startup_seed_as_value_lists(tmp_path: Path) -> None:
+    # The format files held before records: field names on a million items
+    # would triple it, and a file from before must still reset.
+    path = tmp_path / "state.db"
+    seed = default_seed()
+    SQLiteStore(path).initialize(seed)
+    with sqlite3.connect(path) as connection:
+        [text] = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
+    stored = json.loads(text)
+    assert list(stored) == ["users", "orders", "items", "faults"]
+    assert stored["items"][1] == list(seed.items[1].to_values())
+    assert stored["orders"][0] == list(seed.orders[0].to_values())
 
 
 def test_transaction_that_raises_writes_nothing(store: Store) -> None:

@@ -19,7 +19,7 @@ from omnitron_mock.body import NotPlainJSON, check_plain, loads_strict
 from omnitron_mock.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, UserSpec
 from omnitron_mock.contracts import Contracts, ContractViolation, default_contracts, load_data
 from omnitron_mock.fields import Invalid, iso_datetime, render_datetime
-from omnitron_mock.rows import ITEM_FIELDS, Packed, pack_order, packed_id, packed_price
+from omnitron_mock.records import ITEM_FIELDS, ItemRecord, OrderRecord
 from omnitron_mock.store.base import Row, SeedData
 
 DEFAULT_STATUS: str = load_data("status-transitions")["seed_default"]
@@ -118,8 +118,8 @@ def build_seed(document: object, contracts: Contracts | None = None) -> SeedData
         with _reported(errors, f"$.orders[{order_index}].date_placed"):
             orders.append(_order(raw_order, order_items))
         items.extend(order_items)
-    _check_unique(errors, "orders", [order[0] for order in orders], "id")
-    _check_unique(errors, "orders[*].items", [packed_id(item) for item in items], "id")
+    _check_unique(errors, "orders", [order.pk for order in orders], "id")
+    _check_unique(errors, "orders[*].items", [item.id for item in items], "id")
     if errors:
         raise SeedError(errors)
     return SeedData(users=users, orders=orders, items=items)
@@ -156,7 +156,7 @@ def _user(raw: dict[str, Any]) -> Row:
     }
 
 
-def _item(raw: dict[str, Any], order_id: int) -> Packed:
+def _item(raw: dict[str, Any], order_id: int) -> ItemRecord:
     values: list[Any] = []
     for name in ITEM_FIELDS:
         if name == "id":
@@ -170,30 +170,28 @@ def _item(raw: dict[str, Any], order_id: int) -> Packed:
         elif name in raw:
             values.append(copy.deepcopy(raw[name]))
         else:
-            # Defaults are shared between rows: immutable, or copied on unpack.
+            # Defaults are shared between records: immutable, or copied by to_wire().
             values.append(ITEM_DEFAULTS[name])
-    return tuple(values)
+    return ItemRecord.from_values(values)
 
 
-def _order(raw: dict[str, Any], items: list[Packed]) -> Packed:
+def _order(raw: dict[str, Any], items: list[ItemRecord]) -> OrderRecord:
     shipping = raw.get("shipping_amount", "0.00")
-    amount = sum((Decimal(packed_price(item)) for item in items), Decimal(shipping))
-    return pack_order(
-        {
-            "pk": raw["id"],
-            "number": raw.get("number", f"{raw['id']:010d}"),
-            "channel": raw.get("channel", 1),
-            "status": raw.get("status", DEFAULT_STATUS),
-            "date_placed": render_datetime(iso_datetime(raw.get("date_placed", DEFAULT_DATE_PLACED))),
-            "currency": raw.get("currency", "try"),
-            "amount": f"{amount:.2f}",
-            "shipping_amount": shipping,
-            "cargo_company": raw.get("cargo_company"),
-            "invoice_number": None,
-            "invoice_date": None,
-            "e_archive_url": None,
-            "is_send": raw.get("is_send", False),
-        }
+    amount = sum((Decimal(item.price) for item in items), Decimal(shipping))
+    return OrderRecord(
+        pk=raw["id"],
+        number=raw.get("number", f"{raw['id']:010d}"),
+        channel=raw.get("channel", 1),
+        status=raw.get("status", DEFAULT_STATUS),
+        date_placed=render_datetime(iso_datetime(raw.get("date_placed", DEFAULT_DATE_PLACED))),
+        currency=raw.get("currency", "try"),
+        amount=f"{amount:.2f}",
+        shipping_amount=shipping,
+        cargo_company=raw.get("cargo_company"),
+        invoice_number=None,
+        invoice_date=None,
+        e_archive_url=None,
+        is_send=raw.get("is_send", False),
     )
 
 

@@ -9,30 +9,30 @@ writing a bulk cannot interleave with another request.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from omnitron_mock.rows import Packed
+from omnitron_mock.records import ItemRecord, OrderRecord, Row
 
 T = TypeVar("T")
-
-Row = dict[str, Any]
 
 
 @dataclass
 class SeedData:
     """Normalised rows ready to load: every field present, ids unique. Orders
-    and items are packed (:mod:`omnitron_mock.rows`); users are dicts.
+    and items are records (:mod:`omnitron_mock.records`); users are dicts.
 
     ``faults`` are the startup faults: installed with the seed by
     ``initialize`` and restored by ``reset``; ``load`` leaves faults alone.
     """
 
     users: list[Row] = field(default_factory=list)
-    orders: list[Packed] = field(default_factory=list)
-    items: list[Packed] = field(default_factory=list)
+    orders: list[OrderRecord] = field(default_factory=list)
+    items: list[ItemRecord] = field(default_factory=list)
     faults: list[Row] = field(default_factory=list)
 
 
@@ -61,8 +61,48 @@ def journal_entry_size(entry: Row) -> int:
     return 256 + headers + texts + verdict_size(entry.get("verdict"))
 
 
+def forget_verdicts() -> None:
+    """Drop this process's cached contract verdicts: once their journal
+    entries are gone they would only hold memory."""
+    # Imported here: the journal module imports the store package.
+    from omnitron_mock.journal import clear_verdicts
+
+    clear_verdicts()
+
+
 # The fields of a stored item that the bulk rules decide on.
 ITEM_STATE_FIELDS = ("id", "order", "status", "tracking_number")
+
+
+def token_digest(token: str) -> bytes:
+    """The key a store finds a token's user by."""
+    # Looking tokens up by digest keeps dict probing (or an index search) from
+    # leaking how much of a guessed token matched; the final check is
+    # hmac.compare_digest, in user_holding_token().
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def user_holding_token(user: Row | None, token: str) -> Row | None:
+    """A copy of ``user``, the one found under ``token``'s digest, when its token
+    is ``token``; compared in constant time."""
+    if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
+        return None
+    return dict(user)
+
+
+def numbered_users(users: Iterable[Row], next_pk: int, stored_pk: Callable[[str], int | None]) -> Iterator[Row]:
+    """Copies of seeded ``users``, each with its ``pk``. One seeded without keeps
+    the pk of the user of its name (``stored_pk``), or takes ``next_pk`` and
+    the numbers after it. Lazy: the store saves each user before the next
+    one's ``stored_pk`` is asked."""
+    for seeded in users:
+        user = dict(seeded)
+        if user["pk"] is None:
+            previous = stored_pk(user["username"])
+            pk = previous if previous is not None else next_pk
+            user["pk"] = pk
+            next_pk = max(next_pk, pk + 1)
+        yield user
 
 
 class StoreTransaction(Protocol):

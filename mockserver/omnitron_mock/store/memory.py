@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import bisect
 import copy
-import hashlib
-import hmac
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import cast
 
 from omnitron_mock.jsonio import dumps
-from omnitron_mock.rows import ITEM_FIELDS, Packed, packed_id, packed_order, unpack_item, unpack_order
-from omnitron_mock.store.base import DEFAULT_JOURNAL_BYTES, ITEM_STATE_FIELDS, Row, SeedData, T, journal_entry_size
+from omnitron_mock.records import ItemRecord, OrderRecord
+from omnitron_mock.store.base import (
+    DEFAULT_JOURNAL_BYTES,
+    ITEM_STATE_FIELDS,
+    Row,
+    SeedData,
+    T,
+    forget_verdicts,
+    journal_entry_size,
+    numbered_users,
+    token_digest,
+    user_holding_token,
+)
 
-_PACKED_STATE = itemgetter(*(ITEM_FIELDS.index(name) for name in ITEM_STATE_FIELDS))
+_RECORD_STATE = attrgetter(*ITEM_STATE_FIELDS)
 _ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
-
-
-def token_digest(token: str) -> bytes:
-    # Looking tokens up by digest keeps dict probing from leaking how much of
-    # a guessed token matched; the final check is hmac.compare_digest.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
 class _MemoryTransaction:
@@ -43,8 +46,8 @@ class _MemoryTransaction:
         for item_id in ids:
             stored = self.pending.get(item_id) or self._store._items.get(item_id)
             if stored is not None:
-                # Only what the rules read: unpacking whole items would copy every field.
-                state = _PACKED_STATE(stored) if isinstance(stored, tuple) else _ROW_STATE(stored)
+                # Only what the rules read: a whole item in wire form would copy every field.
+                state = _RECORD_STATE(stored) if isinstance(stored, ItemRecord) else _ROW_STATE(stored)
                 found[item_id] = dict(zip(ITEM_STATE_FIELDS, state, strict=True))
         return found
 
@@ -61,17 +64,19 @@ class _MemoryTransaction:
 class MemoryStore:
     """Keeps everything in process memory; one lock serialises writers.
 
-    Items and orders as loaded stay packed tuples (:mod:`omnitron_mock.rows`);
-    an item a bulk changed becomes a dict. A reset points back at the
-    startup rows instead of copying them.
+    Items and orders as loaded stay records (:mod:`omnitron_mock.records`),
+    which no code changes in place. An item a bulk changed becomes the dict
+    the bulk merged: the next bulk or read of it copies that dict, several
+    times cheaper than rendering a record and building a new one. A reset
+    points back at the startup records instead of copying them.
     """
 
     def __init__(self, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
         self._lock = threading.RLock()
         self._users: dict[str, Row] = {}
         self._tokens: dict[bytes, Row] = {}
-        self._orders: dict[int, Packed] = {}
-        self._items: dict[int, Packed | Row] = {}
+        self._orders: dict[int, OrderRecord] = {}
+        self._items: dict[int, ItemRecord | Row] = {}
         self._order_item_ids: dict[int, list[int]] = {}
         self._journal: deque[Row] = deque()
         self._journal_sizes: deque[int] = deque()
@@ -84,8 +89,8 @@ class MemoryStore:
         self._fault_clears = 0
 
     def initialize(self, seed: SeedData) -> None:
-        # Memory starts empty every time: the seed always loads. Packed rows
-        # are immutable, so the startup seed is kept without a copy.
+        # Memory starts empty every time: the seed always loads. Records are
+        # never changed in place, so the startup seed is kept without a copy.
         self._startup = seed
         self.reset()
 
@@ -109,7 +114,7 @@ class MemoryStore:
         stored = self._items.get(item_id)
         if stored is None:
             return None
-        return unpack_item(stored) if isinstance(stored, tuple) else dict(stored)
+        return stored.to_wire() if isinstance(stored, ItemRecord) else dict(stored)
 
     def get_item(self, item_id: int) -> Row | None:
         with self._lock:
@@ -120,7 +125,7 @@ class MemoryStore:
             order = self._orders.get(order_id)
             if order is None:
                 return None
-            return {**unpack_order(order), "orderitem_set": list(self._order_item_ids.get(order_id, []))}
+            return {**order.to_wire(), "orderitem_set": list(self._order_item_ids.get(order_id, []))}
 
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
         with self._lock:
@@ -144,9 +149,7 @@ class MemoryStore:
     def user_by_token(self, token: str) -> Row | None:
         with self._lock:
             user = self._tokens.get(token_digest(token))
-        if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
-            return None
-        return dict(user)
+        return user_holding_token(user, token)
 
     def load(self, seed: SeedData, replace: bool) -> None:
         with self._lock:
@@ -158,38 +161,38 @@ class MemoryStore:
                     self._users.clear()
                     self._tokens.clear()
             next_pk = max((u["pk"] for u in self._users.values()), default=0) + 1
-            for user in copy.deepcopy(seed.users):
+            for user in numbered_users(seed.users, next_pk, self._stored_pk):
                 previous = self._users.get(user["username"])
                 if previous is not None:
                     self._tokens.pop(token_digest(previous["token"]), None)
-                if user["pk"] is None:
-                    pk = previous["pk"] if previous is not None else next_pk
-                    user["pk"] = pk
-                    next_pk = max(next_pk, pk + 1)
                 self._users[user["username"]] = user
                 self._tokens[token_digest(user["token"])] = user
             for order in seed.orders:
-                self._orders[order[0]] = tuple(order)
-                self._order_item_ids.setdefault(order[0], [])
+                self._orders[order.pk] = order
+                self._order_item_ids.setdefault(order.pk, [])
             for item in seed.items:
-                identifier, order_id = packed_id(item), packed_order(item)
+                identifier, order_id = item.id, item.order
                 previous_item = self._items.get(identifier)
                 if previous_item is not None:
-                    old_order = previous_item[1] if isinstance(previous_item, tuple) else previous_item["order"]
+                    old_order = previous_item.order if isinstance(previous_item, ItemRecord) else previous_item["order"]
                     self._order_item_ids[old_order].remove(identifier)
-                self._items[identifier] = tuple(item)
+                self._items[identifier] = item
                 ids = self._order_item_ids.setdefault(order_id, [])
                 if ids and ids[-1] > identifier:
                     bisect.insort(ids, identifier)
                 else:
                     ids.append(identifier)
 
+    def _stored_pk(self, username: str) -> int | None:
+        user = self._users.get(username)
+        return None if user is None else user["pk"]
+
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._lock:
             orders = []
             for order_id in sorted(self._orders)[:max_orders]:
                 item_ids = self._order_item_ids.get(order_id, [])
-                orders.append({**unpack_order(self._orders[order_id]), "items": [self._item(i) for i in item_ids]})
+                orders.append({**self._orders[order_id].to_wire(), "items": [self._item(i) for i in item_ids]})
         return {"users": self.users(), "orders": orders}
 
     def faults(self) -> list[Row]:
@@ -244,14 +247,10 @@ class MemoryStore:
             return self._journal_size
 
     def _clear_journal(self) -> None:
-        # Imported here: the journal module imports the store package.
-        from omnitron_mock.journal import clear_verdicts
-
         self._journal.clear()
         self._journal_sizes.clear()
         self._journal_size = 0
-        # The verdicts of the entries gone would only hold memory.
-        clear_verdicts()
+        forget_verdicts()
 
     def clear_requests(self) -> None:
         with self._lock:

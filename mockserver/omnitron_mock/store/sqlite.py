@@ -14,7 +14,7 @@ and commits wait for no fsync (only checkpoints do).
 from __future__ import annotations
 
 import contextlib
-import hmac
+import itertools
 import json
 import os
 import sqlite3
@@ -22,14 +22,23 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-from omnitron_mock.rows import packed_id, packed_order, unpack_item, unpack_order
-from omnitron_mock.store.base import DEFAULT_JOURNAL_BYTES, Row, SeedData, T
+from omnitron_mock.records import ItemRecord, OrderRecord
+from omnitron_mock.store.base import (
+    DEFAULT_JOURNAL_BYTES,
+    Row,
+    SeedData,
+    T,
+    forget_verdicts,
+    numbered_users,
+    token_digest,
+    user_holding_token,
+)
 from omnitron_mock.store.generation import SharedCounter
-from omnitron_mock.store.memory import token_digest
 from omnitron_mock.store.posix import fcntl_module, mmap_module
 
 _SCHEMA = """
@@ -88,6 +97,62 @@ def _dumps(row: object) -> str:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 
 
+# Values bound as they are: SQLite sets a string as a JSON string, escaped as
+# Python's encoder escapes it, and None as null. Others go in as JSON text
+# through json(), which keeps their JSON type (a bound True would be set as
+# 1, a dict refused); json() around every value would double the statement's time.
+_BOUND_AS_THEY_ARE = frozenset({str, type(None)})
+
+
+@lru_cache(maxsize=256)
+def _set_fields(names: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, tuple[bool, ...] | None]:
+    """The UPDATE that sets the fields ``names`` of one item to values of
+    ``types`` (its parameters: the values, then the item's id), and which of
+    the values go in as JSON text (None: none).
+
+    json_set, not json_patch: a merge patch (RFC 7396) deletes a field whose
+    new value is null and merges an object into the old one, where the memory
+    store keeps the null and the new object."""
+    encoded = tuple(kind not in _BOUND_AS_THEY_ARE for kind in types)
+    # A quoted label keeps a name holding a dot one field; quotes are doubled in SQL text.
+    paths = ["'$.\"{}\"'".format(name.replace("'", "''")) for name in names]
+    pairs = "".join(f", {path}, {'json(?)' if as_json else '?'}" for path, as_json in zip(paths, encoded, strict=True))
+    return f"UPDATE items SET data = json_set(data{pairs}) WHERE id = ?", encoded if any(encoded) else None
+
+
+def _shape(change: tuple[int, Row]) -> tuple[tuple[str, ...], tuple[type, ...]]:
+    fields = change[1]
+    return tuple(fields), tuple(map(type, fields.values()))
+
+
+def _encode(values: Iterable[object], encoded: tuple[bool, ...]) -> Iterator[object]:
+    return (_dumps(value) if as_json else value for value, as_json in zip(values, encoded, strict=True))
+
+
+def _seed_json(seed: SeedData) -> str:
+    # Orders and items as lists of their values: field names on each of a
+    # million items would triple the stored seed. Files written before
+    # records held these same lists.
+    return _dumps(
+        {
+            "users": seed.users,
+            "orders": [order.to_values() for order in seed.orders],
+            "items": [item.to_values() for item in seed.items],
+            "faults": seed.faults,
+        }
+    )
+
+
+def _seed_from_json(text: str) -> SeedData:
+    stored: dict[str, Any] = json.loads(text)
+    return SeedData(
+        users=stored.get("users", []),
+        orders=[OrderRecord.from_values(values) for values in stored.get("orders", [])],
+        items=[ItemRecord.from_values(values) for values in stored.get("items", [])],
+        faults=stored.get("faults", []),
+    )
+
+
 class _SQLiteTransaction:
     """The bulk's reads and writes; SQLite's JSON functions do the row work,
     so Python never decodes or re-encodes a whole item."""
@@ -112,11 +177,15 @@ class _SQLiteTransaction:
         }
 
     def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
-        # The changes are flat and never null, so a JSON merge patch is exactly dict.update.
-        self._connection.executemany(
-            "UPDATE items SET data = json_patch(data, ?) WHERE id = ?",
-            [(_dumps(fields), item_id) for item_id, fields in changes],
-        )
+        # One statement per run of items changing the same fields to values of
+        # the same types (a bulk's items often all do), applied in the order given.
+        for shape, run in itertools.groupby(changes, key=_shape):
+            statement, encoded = _set_fields(*shape)
+            if encoded is None:
+                rows = [(*fields.values(), item_id) for item_id, fields in run]
+            else:
+                rows = [(*_encode(fields.values(), encoded), item_id) for item_id, fields in run]
+            self._connection.executemany(statement, rows)
         texts = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", (i for i, _ in changes)))
         return [texts[item_id] for item_id, _ in changes]
 
@@ -468,10 +537,7 @@ class SQLiteStore:
         return json.loads(found[0]) if found else None
 
     def user_by_token(self, token: str) -> Row | None:
-        user = self._settings().users_by_token_digest.get(token_digest(token))
-        if user is None or not hmac.compare_digest(user["token"].encode(), token.encode("utf-8", "surrogatepass")):
-            return None
-        return dict(user)
+        return user_holding_token(self._settings().users_by_token_digest.get(token_digest(token)), token)
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._read() as connection:
@@ -493,7 +559,7 @@ class SQLiteStore:
     def initialize(self, seed: SeedData) -> None:
         with self._write(changes_settings=True) as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (_dumps(asdict(seed)),)
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (_seed_json(seed),)
             )
             seeded = connection.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone()
             if seeded is None:
@@ -503,7 +569,7 @@ class SQLiteStore:
     def reset(self) -> None:
         with self._write(changes_settings=True, shrink=True) as connection:
             stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
-            self._restore(connection, SeedData(**json.loads(stored[0])) if stored else SeedData())
+            self._restore(connection, _seed_from_json(stored[0]) if stored else SeedData())
 
     def _restore(self, connection: sqlite3.Connection, seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
@@ -521,24 +587,23 @@ class SQLiteStore:
             if seed.users:
                 connection.execute("DELETE FROM users")
         next_pk = connection.execute("SELECT COALESCE(MAX(pk), 0) + 1 FROM users").fetchone()[0]
-        for user in seed.users:
-            user = dict(user)
-            if user["pk"] is None:
-                previous = connection.execute("SELECT pk FROM users WHERE username = ?", (user["username"],)).fetchone()
-                pk = previous[0] if previous else next_pk
-                user["pk"] = pk
-                next_pk = max(next_pk, pk + 1)
+
+        def stored_pk(username: str) -> int | None:
+            found = connection.execute("SELECT pk FROM users WHERE username = ?", (username,)).fetchone()
+            return None if found is None else found[0]
+
+        for user in numbered_users(seed.users, next_pk, stored_pk):
             connection.execute(
                 "INSERT OR REPLACE INTO users (username, pk, token_digest, data) VALUES (?, ?, ?, ?)",
                 (user["username"], user["pk"], token_digest(user["token"]), _dumps(user)),
             )
         connection.executemany(
             "INSERT OR REPLACE INTO orders (pk, data) VALUES (?, ?)",
-            ((order[0], _dumps(unpack_order(order))) for order in seed.orders),
+            ((order.pk, _dumps(order.to_wire())) for order in seed.orders),
         )
         connection.executemany(
             "INSERT OR REPLACE INTO items (id, order_id, data) VALUES (?, ?, ?)",
-            ((packed_id(item), packed_order(item), _dumps(unpack_item(item))) for item in seed.items),
+            ((item.id, item.order, _dumps(item.to_wire())) for item in seed.items),
         )
 
     # -- faults -----------------------------------------------------------------------------
@@ -655,10 +720,7 @@ class SQLiteStore:
         return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
 
     def clear_requests(self) -> None:
-        # Imported here: the journal module imports the store package.
-        from omnitron_mock.journal import clear_verdicts
-
         with self._write(shrink=True) as connection:
             self._empty_journal(connection)
-        # The verdicts of the entries gone would only hold memory (this process's cache).
-        clear_verdicts()
+        # This process's cache (other workers keep their own).
+        forget_verdicts()
