@@ -63,8 +63,9 @@ class Block:
 
 
 def page_names() -> list[str]:
-    """The README and every page in docs/, as paths relative to the root."""
-    return ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]
+    """The README, CONTRIBUTING.md and every page in docs/, as paths relative to the root."""
+    pages = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))
+    return ["README.md", "CONTRIBUTING.md", *pages]
 
 
 @cache

@@ -122,3 +122,24 @@ def test_seeded_users_get_their_own_primary_keys(client: FlaskClient) -> None:
     assert user["pk"] == 2
     assert client.post("/_mock/seed", json=seed).status_code == 200, "seeding a user again keeps its key"
     assert client.get("/api/i1/active_user/", headers={"Authorization": "Token erp-token"}).get_json()["pk"] == 2
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_order_by_number_is_the_order(client: FlaskClient, auth: dict[str, str], prefix: str) -> None:
+    order = client.get(f"{prefix}/orders/2/", headers=auth).get_json()
+    response = client.get(f"{prefix}/order_number/{order['number']}/", headers=auth)
+    assert response.status_code == 200
+    assert response.get_json() == order
+    unknown = client.get(f"{prefix}/order_number/NO-SUCH-ORDER/", headers=auth)
+    assert (unknown.status_code, unknown.get_json()) == (404, {"detail": "Not found."})
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["%ED%A0%80", "%00", "x%2Fy", "9" * 5000, "%F0%9F%98%80", "%27%3B%20DROP%20TABLE%20orders%3B%20--", "%25"],
+    ids=["lone-surrogate", "nul", "encoded-slash", "long", "emoji", "sql", "percent"],
+)
+def test_an_odd_order_number_is_not_found(client: FlaskClient, auth: dict[str, str], number: str) -> None:
+    response = client.get(f"/api/i1/order_number/{number}/", headers=auth)
+    assert (response.status_code, response.get_json()) == (404, {"detail": "Not found."})
+    assert client.get("/api/i1/orders/1/", headers=auth).status_code == 200

@@ -28,4 +28,5 @@ ENDPOINTS: dict[str, Endpoint] = {
     "order_items/<item_id>/": Endpoint("Order Item Detail", {"GET": order_items.order_item_detail}),
     "order_items/": Endpoint("Order Item List", {"GET": order_items.order_item_list}),
     "orders/<order_id>/": Endpoint("Order Detail", {"GET": orders.order_detail}),
+    "order_number/<number>/": Endpoint("Order Number Detail", {"GET": orders.order_by_number}),
 }

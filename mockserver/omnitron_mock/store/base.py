@@ -138,6 +138,11 @@ class Store(Protocol):
         """The order with ``orderitem_set``: its item ids, ascending."""
         ...
 
+    def get_order_by_number(self, number: str) -> Row | None:
+        """The order whose ``number`` is ``number`` (the lowest pk when several
+        share it), as :meth:`get_order` gives it."""
+        ...
+
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
         """(total count, one page of items by ascending id), optionally of one order."""
         ...

@@ -127,6 +127,11 @@ class MemoryStore:
                 return None
             return {**order.to_wire(), "orderitem_set": list(self._order_item_ids.get(order_id, []))}
 
+    def get_order_by_number(self, number: str) -> Row | None:
+        with self._lock:
+            found = min((pk for pk, order in self._orders.items() if order.number == number), default=None)
+            return None if found is None else self.get_order(found)
+
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
         with self._lock:
             ids = sorted(self._items) if order_id is None else self._order_item_ids.get(order_id, [])

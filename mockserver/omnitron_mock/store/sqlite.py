@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS orders (pk INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS items_by_order ON items (order_id, id);
+CREATE INDEX IF NOT EXISTS orders_by_number ON orders (json_extract(data, '$.number'), pk);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 """
 _BUSY_TIMEOUT_MS = 30_000
@@ -512,6 +513,13 @@ class SQLiteStore:
                 row[0] for row in connection.execute("SELECT id FROM items WHERE order_id = ? ORDER BY id", (order_id,))
             ]
         return {**json.loads(found[0]), "orderitem_set": ids}
+
+    def get_order_by_number(self, number: str) -> Row | None:
+        with self._read() as connection:
+            found = connection.execute(
+                "SELECT pk FROM orders WHERE json_extract(data, '$.number') = ? ORDER BY pk LIMIT 1", (number,)
+            ).fetchone()
+        return None if found is None else self.get_order(found[0])
 
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
         if not _storable(order_id):
