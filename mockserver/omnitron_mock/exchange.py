@@ -8,7 +8,7 @@ from the WSGI environ and returns a :class:`Reply`.
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -49,8 +49,9 @@ class Call:
         # What the faults did to this call, for its journal entry.
         self.fault_note: str | None = None
         self._body: bytes | None = None
-        self._scope: ExitStack | None = None
-        self._transaction: StoreTransaction | None = None
+        self._scope: AbstractContextManager[StoreTransaction] | None = None
+        # The call's write transaction while it is open (see transaction()).
+        self.open_transaction: StoreTransaction | None = None
 
     # -- the body --------------------------------------------------------------------
 
@@ -104,28 +105,24 @@ class Call:
 
     def transaction(self) -> StoreTransaction:
         """The call's write transaction, opened on first use."""
-        if self._transaction is None:
-            scope = ExitStack()
-            self._transaction = scope.enter_context(self.state.store.transaction())
+        if self.open_transaction is None:
+            # Entered and left by hand (no ExitStack): this is every bulk's path.
+            scope = self.state.store.transaction()
+            self.open_transaction = scope.__enter__()
             self._scope = scope
-        return self._transaction
-
-    @property
-    def open_transaction(self) -> StoreTransaction | None:
-        return self._transaction
+        return self.open_transaction
 
     def commit(self) -> None:
         """Commit what the call wrote, journal entry included."""
-        scope, self._scope, self._transaction = self._scope, None, None
+        scope, self._scope, self.open_transaction = self._scope, None, None
         if scope is not None:
-            scope.close()
+            scope.__exit__(None, None, None)
 
     def roll_back(self) -> None:
         """Drop what the call wrote: it failed, and nothing of it may stay."""
-        scope, self._scope, self._transaction = self._scope, None, None
+        scope, self._scope, self.open_transaction = self._scope, None, None
         if scope is not None:
-            failure = _RolledBack()
-            scope.__exit__(_RolledBack, failure, None)
+            scope.__exit__(_RolledBack, _RolledBack(), None)
 
 
 @dataclass
