@@ -4,15 +4,16 @@ and the test tiers."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from flask.testing import FlaskClient
+from hypothesis import settings
 from omnitron_mock import DEV_TOKEN, Settings, create_app
 from omnitron_mock.serving import HTTPServer
 
@@ -23,6 +24,13 @@ from tests.helpers import ARTIFACTS, FIGURES, ContractCheckedClient, checked_ses
 # (CI=true) runs every tier; elsewhere a tier runs when the -m expression names
 # it, e.g. `pytest -m docker` or `pytest -m "browser or slow"`.
 TIERS = ("docker", "browser", "slow")  # the markers, described in pyproject.toml
+
+# Hypothesis, by profile: CI replays a fixed sequence of 400 examples per
+# property, so that a landing never depends on luck; a local run explores 100
+# new ones each time. HYPOTHESIS_PROFILE=ci runs CI's profile locally.
+settings.register_profile("ci", max_examples=400, derandomize=True)
+settings.register_profile("local", max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci() else "local"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,13 +60,46 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="module")
+def _module_apps() -> dict[str, Any]:
+    """The apps of one test module, by store and settings (see ``make_app``)."""
+    return {}
+
+
 @pytest.fixture
-def app(settings: Settings, store_kind: str, tmp_path: Path) -> Any:
-    if store_kind == "sqlite":
-        settings = replace(settings, db=str(tmp_path / "emulator.db"))
-    application = create_app(settings)
-    application.test_client_class = ContractCheckedClient
-    return application
+def make_app(
+    store_kind: str, _module_apps: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Settings], Any]:
+    """``make_app(settings)``: an emulator app with these settings, as it starts.
+
+    The module's first test to ask for given settings and store gets a new app
+    (with a database of its own for SQLite); later ones get the same app after
+    ``POST /_mock/reset``: the startup seed back, the journal empty, no faults.
+    Building an app (its routes, templates and database) takes tens of
+    milliseconds; thousands of cases share a few apps instead.
+    """
+
+    def make(settings: Settings) -> Any:
+        key = f"{store_kind}:{settings!r}"
+        application = _module_apps.get(key)
+        if application is not None:
+            token = {"X-Mock-Admin-Token": settings.admin_token} if settings.admin_token else {}
+            assert application.test_client().post("/_mock/reset", headers=token).status_code == 200
+            return application
+        if store_kind == "sqlite":
+            settings = replace(settings, db=str(tmp_path_factory.mktemp("emulator") / "emulator.db"))
+        application = create_app(settings)
+        application.test_client_class = ContractCheckedClient
+        _module_apps[key] = application
+        return application
+
+    return make
+
+
+@pytest.fixture
+def app(settings: Settings, make_app: Callable[[Settings], Any]) -> Any:
+    """The emulator app with ``settings``, on the store of ``store_kind`` (see ``make_app``)."""
+    return make_app(settings)
 
 
 @pytest.fixture

@@ -3,15 +3,19 @@ contract oracle and a contract-checking Flask test client."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 import requests
@@ -144,3 +148,43 @@ def sqlite_steps(connection: Any, call: Any) -> int:
     finally:
         connection.set_progress_handler(None, 1)
     return counted[0]
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``omnitron-mock ARGS`` through ``cli.main`` in this process: its exit status and output.
+
+    In a thread of its own, with a bound: a ``serve`` that started instead of
+    refusing fails the test rather than hang it (only the main thread may set
+    the SIGTERM handler, so such a serve ends at once, after its banner)."""
+    from omnitron_mock.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    outcome: list[int | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(main(list(args)))
+        except SystemExit as exit_:  # argparse's usage errors and --help
+            outcome.append(0 if exit_.code is None else exit_.code if isinstance(exit_.code, int) else 1)
+        except BaseException as problem:
+            outcome.append(problem)
+
+    with (
+        mock.patch.dict(os.environ, env or {}),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin or "")),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        thread = threading.Thread(target=run, name="omnitron-mock-cli", daemon=True)
+        thread.start()
+        thread.join(timeout=60)
+    assert outcome, f"omnitron-mock {' '.join(args)} did not return; output: {stdout.getvalue()}"
+    [code] = outcome
+    if isinstance(code, BaseException):
+        raise code
+    assert "omnitron-mock listening on" not in stdout.getvalue(), (
+        f"serve started instead of refusing: {stderr.getvalue()}"
+    )
+    return subprocess.CompletedProcess(["omnitron-mock", *args], code, stdout.getvalue(), stderr.getvalue())

@@ -57,7 +57,7 @@ WRITABLE_FIELDS = (
     "shipping_company",
 )
 
-# The example request of reference/omnitron-order-bulk-status-update.txt.
+# The example request of Akinon's documentation page (see tests/data/README.md).
 DOC_REQUEST: dict[str, Any] = documented("request")
 
 NO_MORE_THAN_255 = "Ensure this field has no more than 255 characters."

@@ -1,4 +1,9 @@
-"""The command line, run as a user runs it: a real process, real HTTP."""
+"""The command line as a user runs it: servers in real processes over real HTTP.
+
+Commands that answer and exit (refusals, ``validate``, ``openapi``,
+``generate-seed``) run through the same ``main`` in this process, a start of
+its own costing a third of a second each; one runs as a process, to show that
+``python -m omnitron_mock`` passes on what ``main`` returns."""
 
 from __future__ import annotations
 
@@ -17,17 +22,15 @@ import pytest
 import requests
 from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, contracts
 
-from tests.helpers import checked_session
+from tests.helpers import checked_session, run_cli
 
 LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
 CLI = [sys.executable, "-m", "omnitron_mock"]
 HTTP = checked_session()
 
 
-def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, *args], input=stdin, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
-    )
+def run_process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
 @contextmanager
@@ -244,9 +247,10 @@ def test_validate_lists_every_error_with_its_path(tmp_path: Path) -> None:
     assert '$.orderitem_set[0].status: "999" is not one of "50"' in result.stdout
 
 
-def test_validate_reads_standard_input() -> None:
-    result = run_cli("validate", "login-response", "-", stdin='{"key": "abc"}')
-    assert result.returncode == 0
+@pytest.mark.parametrize(("body", "status"), [('{"key": "abc"}', 0), ('{"key": 1}', 1), ("{not json", 2)])
+def test_validate_reads_standard_input_and_the_process_exits_with_the_status(body: str, status: int) -> None:
+    result = run_process("validate", "login-response", "-", stdin=body)
+    assert result.returncode == status, result.stderr
 
 
 @pytest.mark.parametrize(

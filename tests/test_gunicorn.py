@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,11 +19,13 @@ from tests.serial_order import assert_concurrent_bulks_serialize
 WORKERS = 4
 
 
-@pytest.fixture
-def gunicorn_url(tmp_path: Path) -> Iterator[str]:
-    """gunicorn with 4 sync workers on 127.0.0.1, port 0, state in a temporary SQLite file."""
+@pytest.fixture(scope="module")
+def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gunicorn with 4 sync workers on 127.0.0.1, port 0, state in a temporary SQLite
+    file: one server for the module, started once (each start imports the app in
+    five processes)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMNITRON_MOCK_")}
-    environment["OMNITRON_MOCK_DB"] = str(tmp_path / "shared.db")
+    environment["OMNITRON_MOCK_DB"] = str(tmp_path_factory.mktemp("gunicorn") / "shared.db")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -53,6 +54,14 @@ def gunicorn_url(tmp_path: Path) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def gunicorn_url(gunicorn_server: str) -> str:
+    """The module's gunicorn server as it started: reset through one worker, for all."""
+    with checked_session() as session:
+        assert session.post(f"{gunicorn_server}/_mock/reset", timeout=30).status_code == 200
+    return gunicorn_server
 
 
 def test_workers_agree_on_one_serial_order(gunicorn_url: str) -> None:

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.helpers import printed_by
 
@@ -406,8 +407,9 @@ def test_bad_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
 # -- provider verification: a second emulator process stands in for the real Omnitron ------------------
 
 
-@pytest.fixture
-def real_omnitron() -> Iterator[str]:
+@pytest.fixture(scope="module")
+def omnitron_stand_in() -> Iterator[str]:
+    """One stand-in process for the module's provider tests (see ``real_omnitron``)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--user", "verifier:secret:verifier-token"],
         stdout=subprocess.PIPE,
@@ -423,6 +425,13 @@ def real_omnitron() -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def real_omnitron(omnitron_stand_in: str) -> str:
+    """The stand-in as it started: its users, orders and items, and an empty journal."""
+    assert requests.post(f"{omnitron_stand_in}/_mock/reset", timeout=10).status_code == 200
+    return omnitron_stand_in
 
 
 PROVIDER_TESTS = (

@@ -234,10 +234,9 @@ def test_with_an_admin_token_a_cross_site_login_cannot_force_a_cookie() -> None:
 
 
 @pytest.fixture
-def loopback_app(app: Any) -> Any:
+def loopback_app(settings: Settings, make_app: Any) -> Any:
     """The app as ``serve`` builds it on 127.0.0.1, with one extra name allowed."""
-    settings = app.extensions["omnitron_mock"].settings
-    return create_app(replace(settings, allowed_hosts=allowed_hosts_for("127.0.0.1", ["mock.internal"])))
+    return make_app(replace(settings, allowed_hosts=allowed_hosts_for("127.0.0.1", ["mock.internal"])))
 
 
 @pytest.mark.parametrize(

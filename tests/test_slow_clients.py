@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -28,8 +29,8 @@ from tests.test_serve_options import PROMPT_SECONDS, Served, fresh_get, serving
 AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
 SLOW_CLIENTS = 50
 # How often each slow client sends one more header line, and for how long at most.
-PACE_SECONDS = 1.0
-MAX_ROUNDS = 300
+PACE_SECONDS = 0.25
+MAX_ROUNDS = 1200
 # Longer than any test here runs: slow clients that must stay open do.
 PATIENT = ("--request-head-timeout", "3600")
 # Only a guard against a hang: what is awaited comes long before it.
@@ -136,8 +137,9 @@ def test_connection_limit_stops_accepting_beyond_it() -> None:
     (clients plus its own listening socket and wake-up pipe) holds 10: later
     connections wait in the kernel's listen queue, unanswered, until some close."""
     with serving("--connection-limit", "10", *PATIENT) as served:
+        # Unaccepted, health waits however long it is given; accepted, it would be answered in milliseconds.
         with SlowClients(served.host, served.port, 20), pytest.raises(requests.ReadTimeout):
-            requests.get(f"{served.url}/_mock/health", timeout=(PROMPT_SECONDS, 2.0))
+            requests.get(f"{served.url}/_mock/health", timeout=(PROMPT_SECONDS, 1.0))
         # The slow clients are gone: waitress accepts again.
         assert_answers(served)
         assert "connection limit" in served.error_line("connection limit")
@@ -157,6 +159,9 @@ def read_until_closed(connection: socket.socket) -> bytes:
     return received
 
 
+# Each case waits out three sweeps of the request head timeout (the stalled
+# requests below check the timeout in the quick tier).
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "env"),
     [
@@ -185,6 +190,14 @@ def test_drip_fed_requests_beyond_the_connection_limit_are_cut(args: tuple[str, 
         assert "did not arrive within 1 s" in served.error_line("did not arrive")
 
 
+@pytest.fixture(scope="module")
+def head_timeout_server() -> Iterator[Served]:
+    """One ``serve --request-head-timeout 1`` for the tests below that only each
+    open connections of their own (a start imports the emulator in a new process)."""
+    with serving("--request-head-timeout", "1") as served:
+        yield served
+
+
 HEAD = "GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 BODY_HEAD = f"PATCH {BULK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 
@@ -197,39 +210,43 @@ BODY_HEAD = f"PATCH {BULK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app
         pytest.param(f"{BODY_HEAD}Content-Length: 1000\r\n\r\n{{".encode(), id="part-of-the-body"),
     ],
 )
-def test_a_stalled_request_gets_408_while_an_idle_keep_alive_connection_stays(sent: bytes) -> None:
-    with serving("--request-head-timeout", "1") as served:
-        keep_alive = http.client.HTTPConnection(served.host, served.port, timeout=PROMPT_SECONDS)
-        try:
-            keep_alive.request("GET", "/_mock/health")
-            assert keep_alive.getresponse().read() and keep_alive.sock is not None
-            idle = keep_alive.sock
-            with socket.create_connection((served.host, served.port), timeout=PROMPT_SECONDS) as stalled:
-                stalled.sendall(sent)
-                reply = read_until_closed(stalled)
-            assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
-            assert b"Connection: close\r\n" in reply
-            served.error_line("did not arrive")
-            # Idle since before the stalled connection opened, so for longer than
-            # the timeout that cut it: idle connections are left to the idle timeout.
-            keep_alive.request("GET", "/_mock/health")
-            assert keep_alive.getresponse().status == 200
-            assert keep_alive.sock is idle
-        finally:
-            keep_alive.close()
+def test_a_stalled_request_gets_408_while_an_idle_keep_alive_connection_stays(
+    head_timeout_server: Served, sent: bytes
+) -> None:
+    served = head_timeout_server
+    keep_alive = http.client.HTTPConnection(served.host, served.port, timeout=PROMPT_SECONDS)
+    try:
+        keep_alive.request("GET", "/_mock/health")
+        assert keep_alive.getresponse().read() and keep_alive.sock is not None
+        idle = keep_alive.sock
+        with socket.create_connection((served.host, served.port), timeout=PROMPT_SECONDS) as stalled:
+            stalled.sendall(sent)
+            reply = read_until_closed(stalled)
+        assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
+        assert b"Connection: close\r\n" in reply
+        served.error_line("did not arrive")
+        # Idle since before the stalled connection opened, so for longer than
+        # the timeout that cut it: idle connections are left to the idle timeout.
+        keep_alive.request("GET", "/_mock/health")
+        assert keep_alive.getresponse().status == 200
+        assert keep_alive.sock is idle
+    finally:
+        keep_alive.close()
 
 
-def test_time_the_server_takes_does_not_count_against_the_client() -> None:
+# The parked request alone takes four seconds.
+@pytest.mark.slow
+def test_time_the_server_takes_does_not_count_against_the_client(head_timeout_server: Served) -> None:
     """A request parked in a latency fault far longer than the timeout, with the
     next request's head pipelined behind it: the first is answered, and the
     unfinished second gets its 408 only once the server could read it."""
-    with serving("--request-head-timeout", "1") as served:
-        with socket.create_connection((served.host, served.port), timeout=HANG_GUARD_SECONDS) as connection:
-            connection.sendall(
-                f"GET /api/i1/active_user/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {DEV_TOKEN}\r\n"
-                f"X-Mock-Fault: latency=4000\r\n\r\n{HEAD}".encode()
-            )
-            reply = read_until_closed(connection)
-        first, _, second = reply.partition(b"HTTP/1.1 408 ")
-        assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b'"username":"mock-user"' in first.replace(b" ", b"")
-        assert second, reply
+    served = head_timeout_server
+    with socket.create_connection((served.host, served.port), timeout=HANG_GUARD_SECONDS) as connection:
+        connection.sendall(
+            f"GET /api/i1/active_user/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {DEV_TOKEN}\r\n"
+            f"X-Mock-Fault: latency=4000\r\n\r\n{HEAD}".encode()
+        )
+        reply = read_until_closed(connection)
+    first, _, second = reply.partition(b"HTTP/1.1 408 ")
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b'"username":"mock-user"' in first.replace(b" ", b"")
+    assert second, reply
