@@ -209,3 +209,29 @@ def save(name: str, figures: dict[str, Any], path: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({"machine": machine(), **figures}, indent=2) + "\n")
     return target
+
+
+def bulk_environ(body: bytes) -> dict[str, object]:
+    """A WSGI environ for the bulk endpoint carrying ``body``, as a server would build it."""
+    import io
+
+    return {
+        "REQUEST_METHOD": "PATCH",
+        "PATH_INFO": BULK_PATH,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "HTTP_AUTHORIZATION": f"Token {DEV_TOKEN}",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "bench",
+    }

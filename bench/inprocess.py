@@ -14,7 +14,6 @@ processes wait).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_app
-from common import BULK_PATH, DEV_TOKEN, DOCUMENTED_REQUEST, median, save, table
+from common import DOCUMENTED_REQUEST, bulk_environ, median, save, table
 from omnitron_mock import Settings, create_app
 from omnitron_mock.store.sqlite import SQLiteStore
 
@@ -35,26 +34,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def environ() -> dict[str, Any]:
-    return {
-        "REQUEST_METHOD": "PATCH",
-        "PATH_INFO": BULK_PATH,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(BODY),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "CONTENT_LENGTH": str(len(BODY)),
-        "CONTENT_TYPE": "application/json",
-        "HTTP_AUTHORIZATION": f"Token {DEV_TOKEN}",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_USER_AGENT": "bench",
-    }
+    return bulk_environ(BODY)
 
 
 def mean_call_us(app: WSGIApp, calls: int) -> float:

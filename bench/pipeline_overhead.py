@@ -14,7 +14,6 @@ repository, such as ``git worktree add /tmp/before main~3``.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BULK_PATH, DEV_TOKEN, DOCUMENTED_REQUEST, save, table
+from common import DOCUMENTED_REQUEST, bulk_environ, save, table
 
 ROUNDS = 15
 
@@ -35,22 +34,6 @@ def time_one_process(calls: int) -> float:
     body = json.dumps(DOCUMENTED_REQUEST).encode()
     app = create_app()
 
-    def environ() -> dict[str, object]:
-        return {
-            "REQUEST_METHOD": "PATCH",
-            "PATH_INFO": BULK_PATH,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "HTTP_HOST": "127.0.0.1:8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_AUTHORIZATION": f"Token {DEV_TOKEN}",
-            "wsgi.input": io.BytesIO(body),
-        }
-
     def start_response(*_args: object) -> None:
         return None
 
@@ -58,7 +41,7 @@ def time_one_process(calls: int) -> float:
     for _ in range(ROUNDS):
         started = time.perf_counter()
         for _ in range(calls):
-            b"".join(app(environ(), start_response))
+            b"".join(app(bulk_environ(body), start_response))
         fastest = min(fastest, (time.perf_counter() - started) / calls * 1e6)
     return fastest
 

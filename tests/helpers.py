@@ -8,10 +8,13 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -188,3 +191,30 @@ def run_cli(
         f"serve started instead of refusing: {stderr.getvalue()}"
     )
     return subprocess.CompletedProcess(["omnitron-mock", *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
+
+
+@contextmanager
+def serving_command(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """Run a ``serve`` command until its banner ends; yield (URL, banner
+    lines); SIGTERM it after, and it must exit 0."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or dict(os.environ), cwd=cwd
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline().rstrip("\n")]
+        match = LISTENING.match(banner[0])
+        assert match, f"no listening line; got {banner[0]!r}; stderr: {process.stderr.read() if not banner[0] else ''}"
+        while "press Ctrl-C to stop" not in banner[-1]:
+            line = process.stdout.readline()
+            assert line, f"the server stopped before its banner ended: {banner}"
+            banner.append(line.rstrip("\n"))
+        yield match.group(1), banner
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +18,8 @@ import pytest
 import requests
 from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, contracts
 
-from tests.helpers import checked_session, run_cli
+from tests.helpers import checked_session, run_cli, serving_command
 
-LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
 CLI = [sys.executable, "-m", "omnitron_mock"]
 HTTP = checked_session()
 
@@ -33,30 +28,9 @@ def run_process(*args: str, stdin: str | None = None) -> subprocess.CompletedPro
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
-@contextmanager
-def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+def serving(*args: str, env: dict[str, str] | None = None) -> Any:
     """Start ``serve --port 0``; yield (base URL, the banner lines); SIGTERM it after."""
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        match = LISTENING.match(first)
-        assert match, f"no listening line; got {first!r}; stderr: {process.stderr.read() if not first else ''}"
-        banner = [first.rstrip("\n")]
-        while "press Ctrl-C to stop" not in banner[-1]:
-            line = process.stdout.readline()
-            assert line, f"the server stopped before its banner ended: {banner}"
-            banner.append(line.rstrip("\n"))
-        yield match.group(1), banner
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=20) == 0
+    return serving_command([*CLI, "serve", "--port", "0", *args], {**os.environ, **(env or {})})
 
 
 def login(base: str, username: str, password: str) -> requests.Response:

@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,10 +24,10 @@ from omnitron_mock.serving import HTTPServer
 
 from tests import docs
 from tests.docs import Block
+from tests.helpers import serving_command
 
 ROOT = docs.ROOT
 DEFAULT_BASE = "http://127.0.0.1:8000"
-LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
 ALL_PAGES = "\n".join(docs.text(page) for page in docs.page_names())
 
 
@@ -104,25 +101,6 @@ def test_contracts_example_names_real_calls(example: Block) -> None:
     exec(compile(example.text, example.id, "exec"), {"body": body, "item": item})
 
 
-@contextmanager
-def serving(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Iterator[tuple[str, list[str]]]:
-    """Run a ``serve`` command until its banner ends; yield (URL, banner lines); SIGTERM it after."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
-    try:
-        assert process.stdout is not None
-        banner = [process.stdout.readline().rstrip("\n")]
-        match = LISTENING.match(banner[0])
-        assert match, f"no listening line; got {banner[0]!r}; stderr: {process.stderr.read() if not banner[0] else ''}"
-        while "press Ctrl-C to stop" not in banner[-1]:
-            line = process.stdout.readline()
-            assert line, f"the server stopped before its banner ended: {banner}"
-            banner.append(line.rstrip("\n"))
-        yield match.group(1), banner
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-
-
 def _shell_commands(block: str) -> list[str]:
     """The commands of a shell block: one a line (``\\`` continues one), comments and blanks left out."""
     commands: list[str] = []
@@ -161,7 +139,7 @@ def test_shell_examples_run(example: Block, tmp_path: Path) -> None:
         for command in commands:
             script = command.replace(DEFAULT_BASE, server.url)
             if re.search(r"\bomnitron-mock serve\b", script):
-                with serving(["bash", "-c", f"exec {script} --port 0"], env, cwd=tmp_path) as (url, _):
+                with serving_command(["bash", "-c", f"exec {script} --port 0"], env, cwd=tmp_path) as (url, _):
                     assert requests.get(f"{url}/_mock/health", timeout=10).json()["status"] == "ok"
                 continue
             result = subprocess.run(
@@ -191,7 +169,7 @@ def test_compose_example_configures_the_emulator(example: Block, tmp_path: Path)
     host = urlsplit(compose["services"]["connector"]["environment"]["OMNITRON_URL"]).netloc
 
     command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0"]
-    with serving(command, {**os.environ, **environment}) as (url, banner):
+    with serving_command(command, {**os.environ, **environment}) as (url, banner):
         assert "strict mode on" in banner[-1]
         login = requests.post(
             f"{url}/api/i1/auth/login/",
