@@ -275,3 +275,55 @@ def test_journal_status_filter_with_ascii_digits(client: FlaskClient, auth: dict
     assert [e["status"] for e in journal(client, "?status=200")] == [200]
     assert [e["status"] for e in journal(client, "?status=0200")] == [200]
     assert journal(client, "?status=404") == []
+
+
+def test_stored_rows_read_as_the_emulated_api_shows_them(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.post("/_mock/faults", json={"kind": "status", "status": 503})
+    for control, emulated in (("state/items/2", "order_items/2/"), ("state/orders/1", "orders/1/")):
+        client.delete("/_mock/faults")
+        shown = client.get(f"/api/i1/{emulated}", headers=auth).get_json()
+        client.post("/_mock/faults", json={"kind": "status", "status": 503})
+        # No fault answers a control read, and none is journalled.
+        assert client.get(f"/_mock/{control}").get_json() == shown
+    client.delete("/_mock/faults")
+    assert client.get("/_mock/state/items/999").status_code == 404
+    assert client.get("/_mock/state/orders/999").status_code == 404
+    page = client.get("/_mock/state/items?order=2").get_json()
+    assert (page["count"], [item["id"] for item in page["items"]]) == (2, [4, 5])
+    assert client.get("/_mock/state/items").get_json()["count"] == 5
+    assert [entry["path"] for entry in journal(client)] == ["/api/i1/order_items/2/", "/api/i1/orders/1/"]
+
+
+@pytest.mark.parametrize("order", ["x", "-1", "", "1" * 20, "²"])
+def test_a_bad_order_filter_is_refused(client: FlaskClient, order: str) -> None:
+    response = client.get("/_mock/state/items", query_string={"order": order})
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "order must be an order id: digits 0-9 only, such as 1."}
+
+
+def test_strict_mode_reads_and_switches_until_the_next_reset(client: FlaskClient, auth: dict[str, str]) -> None:
+    assert client.get("/_mock/strict").get_json() == {"strict": False}
+    assert client.put("/_mock/strict", json={"strict": True}).get_json() == {"strict": True}
+    assert patch_bulk(client, auth, {"id": 1, "status": "550"}).status_code == 200
+    assert patch_bulk(client, auth, {"id": 1, "status": "400"}).status_code == 400
+    client.post("/_mock/reset")
+    assert client.get("/_mock/strict").get_json() == {"strict": False}
+
+
+@pytest.mark.parametrize("body", [None, {}, {"strict": 1}, {"strict": "true"}, {"strict": True, "x": 1}, [True]])
+def test_a_bad_strict_body_is_refused_and_changes_nothing(client: FlaskClient, body: Any) -> None:
+    response = client.put("/_mock/strict", json=body) if body is not None else client.put("/_mock/strict")
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": 'Send {"strict": true} or {"strict": false} as the JSON body.'}
+    assert client.get("/_mock/strict").get_json() == {"strict": False}
+
+
+@pytest.mark.parametrize(
+    "path", ["/_mock/state/items/1", "/_mock/state/orders/1", "/_mock/state/items", "/_mock/strict"]
+)
+def test_the_new_reads_need_the_admin_token(path: str) -> None:
+    client = create_app(Settings(admin_token="s3cret")).test_client()
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers={"X-Mock-Admin-Token": "wrong"}).status_code == 403
+    assert client.get(path, headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
+    assert client.put("/_mock/strict", json={"strict": True}).status_code == 401

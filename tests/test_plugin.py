@@ -401,7 +401,7 @@ def test_bad_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_uses_it(omnitron):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*omnitron_mode must be one of ('live', 'inprocess'), got 'docker'*"])
+    result.stdout.fnmatch_lines(["*omnitron_mode must be one of ('live', 'inprocess', 'remote'), got 'docker'*"])
 
 
 # -- provider verification: a second emulator process stands in for the real Omnitron ------------------

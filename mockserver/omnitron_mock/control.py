@@ -29,6 +29,8 @@ ADMIN_HEADER = "X-Mock-Admin-Token"
 ADMIN_COOKIE = "omnitron_mock_admin"
 # More digits than any status has, and far fewer than int() refuses to read.
 _MAX_STATUS_DIGITS = 10
+# A signed 64-bit id has at most 19 digits.
+_MAX_ID_DIGITS = 19
 
 
 def admin_problem() -> APIError | None:
@@ -135,6 +137,52 @@ def seed() -> Response:
 @blueprint.get("/state")
 def state() -> Response:
     return json_response(emulator().snapshot())
+
+
+@blueprint.get("/state/items/<int:item_id>")
+def stored_item(item_id: int) -> Response:
+    """One stored item, as the emulated API shows it (no token, no fault, no journal entry)."""
+    item = emulator().item(item_id)
+    if item is None:
+        raise errors.not_found()
+    return json_response(item)
+
+
+@blueprint.get("/state/items")
+def stored_items() -> Response:
+    """Every stored item by id, or those of ``?order=``: ``{"count", "items"}``."""
+    order_text = request.args.get("order")
+    order_id = None
+    if order_text is not None:
+        if not (0 < len(order_text) <= _MAX_ID_DIGITS and order_text.isascii() and order_text.isdigit()):
+            raise APIError(400, {"detail": "order must be an order id: digits 0-9 only, such as 1."})
+        order_id = int(order_text)
+    items = emulator().items(order_id)
+    return json_response({"count": len(items), "items": items})
+
+
+@blueprint.get("/state/orders/<int:order_id>")
+def stored_order(order_id: int) -> Response:
+    """One stored order with ``orderitem_set``, as the emulated API shows it."""
+    order = emulator().order(order_id)
+    if order is None:
+        raise errors.not_found()
+    return json_response(order)
+
+
+@blueprint.get("/strict")
+def strict_mode() -> Response:
+    return json_response({"strict": emulator().strict})
+
+
+@blueprint.put("/strict")
+def set_strict_mode() -> Response:
+    """``{"strict": true|false}``: strict status rules until the next reset."""
+    document = _json_body()
+    if not isinstance(document, dict) or set(document) != {"strict"} or not isinstance(document["strict"], bool):
+        raise APIError(400, {"detail": 'Send {"strict": true} or {"strict": false} as the JSON body.'})
+    emulator().set_strict(document["strict"])
+    return json_response({"strict": emulator().strict})
 
 
 @blueprint.get("/faults")

@@ -14,6 +14,7 @@ from omnitron_mock.seed import SeedError, read_seed_file
 from omnitron_mock.service import Emulator
 
 from omnitron_mock_pytest.entries import JournalEntry
+from omnitron_mock_pytest.remote_service import RemoteService
 
 SeedSource = dict[str, Any] | str | Path
 
@@ -94,13 +95,24 @@ class ServiceView:
 
 
 class EmulatorHandle(ServiceView):
-    """One emulator as one test sees it (see :class:`ServiceView` for URLs)."""
+    """One emulator as one test sees it (see :class:`ServiceView` for URLs).
 
-    def __init__(self, app: Any, url: str, credentials: Credentials) -> None:
-        self._emulator: Emulator = emulator_of(app)
+    ``service`` is the emulator's service API: the emulator itself
+    (:class:`omnitron_mock.Emulator`, live and in-process modes) or its
+    control API over HTTP (:class:`~omnitron_mock_pytest.remote_service.RemoteService`,
+    remote mode). ``app`` is the Flask app when this process runs it, else None.
+    """
+
+    def __init__(self, service: Emulator | RemoteService, url: str, credentials: Credentials, app: Any = None) -> None:
+        self._emulator = service
         self.app = app
         self.url = url.rstrip("/")
         self.credentials = credentials
+
+    @classmethod
+    def of_app(cls, app: Any, url: str, credentials: Credentials) -> EmulatorHandle:
+        """The handle of an emulator app this process runs."""
+        return cls(emulator_of(app), url, credentials, app)
 
     # -- state -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ fixtures, when a test first asks for one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
     from omnitron_mock_pytest.handle import Credentials, EmulatorHandle, SeedSource
 
-MODES = ("live", "inprocess")
+MODES = ("live", "inprocess", "remote")
+# Remote mode: where the emulator runs, and the admin token its control API wants.
+URL_VARIABLE = "OMNITRON_MOCK_URL"
+ADMIN_TOKEN_VARIABLE = "OMNITRON_MOCK_ADMIN_TOKEN"
 _HANDLE: pytest.StashKey[EmulatorHandle] = pytest.StashKey()
 
 
@@ -30,8 +34,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--omnitron-mode",
         choices=MODES,
-        default="live",
-        help="live: a real HTTP server on 127.0.0.1 (default); inprocess: requests served through responses",
+        default=None,
+        help="live: a real HTTP server on 127.0.0.1 (default); inprocess: requests served through responses; "
+        "remote: an emulator running elsewhere (--omnitron-mock-url); remote is the default when a URL is given",
+    )
+    group.addoption(
+        "--omnitron-mock-url",
+        metavar="URL",
+        help=f"drive the emulator running at URL over its control API (or {URL_VARIABLE}); "
+        f"its admin token, if it has one, from {ADMIN_TOKEN_VARIABLE}",
     )
     group.addoption("--omnitron-url", metavar="URL", help="run the omnitron tests against this real Omnitron instead")
     group.addoption("--omnitron-username", metavar="NAME", help="user for --omnitron-url")
@@ -64,9 +75,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def omnitron_mode(pytestconfig: pytest.Config) -> str:
-    """``"live"`` or ``"inprocess"``; from ``--omnitron-mode``. Override to fix a project's mode."""
-    return pytestconfig.getoption("omnitron_mode")
+def omnitron_mock_url(pytestconfig: pytest.Config) -> str | None:
+    """The running emulator remote mode drives: ``--omnitron-mock-url`` or ``OMNITRON_MOCK_URL``."""
+    return pytestconfig.getoption("omnitron_mock_url") or os.environ.get(URL_VARIABLE) or None
+
+
+@pytest.fixture(scope="session")
+def omnitron_mode(pytestconfig: pytest.Config, omnitron_mock_url: str | None) -> str:
+    """``"live"``, ``"inprocess"`` or ``"remote"``; from ``--omnitron-mode``,
+    else ``"remote"`` when an emulator URL is given, else ``"live"``.
+    Override to fix a project's mode."""
+    return pytestconfig.getoption("omnitron_mode") or ("remote" if omnitron_mock_url else "live")
 
 
 @pytest.fixture(scope="session")
@@ -117,11 +136,13 @@ def omnitron_session(
     omnitron_settings: Settings,
     omnitron_credentials: Credentials,
     omnitron_inprocess_url: str,
+    omnitron_mock_url: str | None,
 ) -> Iterator[Any]:
     """The session's emulator: a live server on 127.0.0.1 (port 0, background
-    thread) or an in-process app; with ``--omnitron-url``, the real Omnitron."""
+    thread), an in-process app, or an emulator running elsewhere (remote);
+    with ``--omnitron-url``, the real Omnitron."""
     from omnitron_mock_pytest.remote import RemoteOmnitron
-    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator
+    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator, RemoteEmulator
 
     url = pytestconfig.getoption("omnitron_url")
     if url:
@@ -131,8 +152,13 @@ def omnitron_session(
         return
     if omnitron_mode not in MODES:
         raise pytest.UsageError(f"omnitron_mode must be one of {MODES}, got {omnitron_mode!r}")
-    if omnitron_mode == "live":
-        emulator: Any = LiveEmulator.start(omnitron_settings, omnitron_credentials)
+    if omnitron_mode == "remote":
+        if not omnitron_mock_url:
+            raise pytest.UsageError(f"remote mode needs the emulator's URL: --omnitron-mock-url or {URL_VARIABLE}")
+        token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
+        emulator: Any = RemoteEmulator.start(omnitron_mock_url, omnitron_credentials, token)
+    elif omnitron_mode == "live":
+        emulator = LiveEmulator.start(omnitron_settings, omnitron_credentials)
     else:
         emulator = InProcessEmulator.start(omnitron_settings, omnitron_credentials, omnitron_inprocess_url)
     try:

@@ -1,4 +1,5 @@
-"""Session-wide emulators: one app per test session, served live or in-process."""
+"""Session-wide emulators: one app per test session, served live or
+in-process, or an emulator running elsewhere, driven over its control API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from omnitron_mock.serving import HTTPServer
 
 from omnitron_mock_pytest.handle import Credentials, EmulatorHandle
 from omnitron_mock_pytest.inprocess import DEFAULT_URL, InProcessTransport
+from omnitron_mock_pytest.remote_service import RemoteService
 
 
 def emulator_app(settings: Settings, credentials: Credentials) -> Any:
@@ -34,7 +36,7 @@ class LiveEmulator:
         return cls(app, HTTPServer(app, host="127.0.0.1", port=0).start(), credentials)
 
     def handle(self) -> EmulatorHandle:
-        return EmulatorHandle(self.app, self.server.url, self.credentials)
+        return EmulatorHandle.of_app(self.app, self.server.url, self.credentials)
 
     def stop(self) -> None:
         self.server.stop()
@@ -53,7 +55,7 @@ class InProcessEmulator:
         return cls(emulator_app(settings, credentials), url, credentials)
 
     def handle(self) -> EmulatorHandle:
-        return EmulatorHandle(self.app, self.url, self.credentials)
+        return EmulatorHandle.of_app(self.app, self.url, self.credentials)
 
     def transport(self) -> InProcessTransport:
         """Intercepts ``url`` while started; one per test."""
@@ -61,3 +63,26 @@ class InProcessEmulator:
 
     def stop(self) -> None:
         """Nothing runs between tests: each test's transport stops with it."""
+
+
+@dataclass
+class RemoteEmulator:
+    """An emulator this process did not start (a Docker service, a shared
+    staging emulator), driven over its control API at ``url``."""
+
+    service: RemoteService
+    url: str
+    credentials: Credentials
+
+    @classmethod
+    def start(cls, url: str, credentials: Credentials, admin_token: str | None = None) -> RemoteEmulator:
+        """Connect: the emulator must answer its health check."""
+        service = RemoteService(url, admin_token)
+        service.health()
+        return cls(service, url.rstrip("/"), credentials)
+
+    def handle(self) -> EmulatorHandle:
+        return EmulatorHandle(self.service, self.url, self.credentials)
+
+    def stop(self) -> None:
+        """The emulator keeps running: this process did not start it."""
