@@ -241,7 +241,7 @@ def test_journal(omnitron):
     assert [e.method for e in omnitron.requests()] == ["PATCH", "GET"]
     assert [e.path for e in omnitron.requests(method="GET")] == ["/api/v1/orders/1/"]
     assert omnitron.requests(status=200)[0].response[0]["status"] == "450"
-    [entry] = omnitron.assert_called("bulk_status_update", method="PATCH", times=1)
+    [entry] = omnitron.assert_called(path_contains="bulk_status_update", method="PATCH", times=1)
     assert entry.body == {"orderitem_set": [{"id": 1, "status": "450"}]}
     assert entry.verdict.ok
     with pytest.raises(AssertionError, match=r"expected 2 request\\(s\\) to PATCH any path, got 1; journal: "
@@ -377,6 +377,7 @@ def test_fixtures_are_documented(pytester: pytest.Pytester) -> None:
         "omnitron_settings",
         "omnitron_credentials",
         "omnitron_inprocess_url",
+        "omnitron_mock_url",
         "omnitron_strict",
         "omnitron_seed",
     ):
@@ -586,3 +587,127 @@ def test_b_starts_without_them(omnitron):
 """
     )
     run(pytester, mode).assert_outcomes(passed=2)
+
+
+FOLDER_TEST = """
+import requests
+
+
+def test_mode(omnitron, omnitron_mode):
+    assert omnitron_mode == "{mode}"
+    assert omnitron.url.startswith("{url_start}"), omnitron.url
+    response = requests.get(f"{{omnitron.base_url}}/active_user/", headers=omnitron.headers, timeout=10)
+    assert response.status_code == 200
+    omnitron.assert_called(path="active_user/", times=1)
+"""
+
+
+@pytest.mark.parametrize("order", [("inproc", "live"), ("live", "inproc")], ids=["inprocess-first", "live-first"])
+def test_each_folder_runs_in_its_own_mode(pytester: pytest.Pytester, order: tuple[str, str]) -> None:
+    """A folder's conftest choosing a mode gets an emulator of that mode,
+    whichever folder ran first (each mode has its own session emulator)."""
+    modes = {"inproc": ("inprocess", "http://omnitron.test"), "live": ("live", "http://127.0.0.1:")}
+    for folder, (mode, url_start) in modes.items():
+        pytester.mkpydir(folder)
+        (pytester.path / folder / "conftest.py").write_text(
+            f'import pytest\n\n\n@pytest.fixture(scope="session")\ndef omnitron_mode():\n    return "{mode}"\n'
+        )
+        (pytester.path / folder / f"test_{folder}.py").write_text(FOLDER_TEST.format(mode=mode, url_start=url_start))
+    result = pytester.runpytest(*order, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_failing_test_shows_the_guards_findings_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_ships(omnitron):
+            body = {"orderitem_set": [{"id": 1, "tracking_no": "TR1"}]}
+            requests.patch(f"{omnitron.base_url}/order_items/bulk_status_update/", json=body,
+                           headers=omnitron.headers, timeout=10)
+            omnitron.assert_item(1, tracking_number="TR1")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*tracking_number is None, expected 'TR1'*",
+            "*Captured omnitron contract call*",
+            "*$.orderitem_set[[]0[]].tracking_no = 'TR1' is not a field of bulk-status-update-request*",
+        ]
+    )
+
+
+def test_assertions_report_every_mismatch_and_match_paths_exactly(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import requests
+
+        def test_assertions(omnitron):
+            body = {"orderitem_set": [{"id": 1, "status": "450", "tracking_no": "x"}]}
+            requests.patch(f"{omnitron.base_url}/order_items/bulk_status_update/", json=body,
+                           headers=omnitron.headers, timeout=10)
+            requests.get(f"{omnitron.sdk_base_url}/order_items/1/", headers=omnitron.headers, timeout=10)
+            with pytest.raises(AssertionError) as raised:
+                omnitron.assert_items([1, 2, 99], status="450")
+            assert str(raised.value).splitlines() == [
+                "order item 2: status is '400', expected '450'",
+                "order item 99: no such item",
+            ]
+            # Exact paths after either prefix; the loose match is path_contains.
+            omnitron.assert_not_called("order_items/")
+            omnitron.assert_called("order_items/1/", method="GET", times=1)
+            omnitron.assert_called(path_contains="order_items/", times=2)
+            omnitron.assert_called("/api/i1/order_items/bulk_status_update/", json=body, times=1)
+            omnitron.assert_not_called("order_items/bulk_status_update/", json={"orderitem_set": []})
+            [entry] = omnitron.assert_called("order_items/bulk_status_update/")
+            assert entry.verdict.unknown_fields == ["$.orderitem_set[0].tracking_no"]
+            assert entry.verdict.schema_errors == []
+            assert repr(entry).startswith("<JournalEntry #")
+            assert "PATCH /api/i1/order_items/bulk_status_update/ -> 200 (1 contract finding)" in repr(entry)
+            fault = omnitron.fail_next(2, status=503, path="bulk_status_update")
+            shown = "kind='status', times=2, status=503, path='bulk_status_update'"
+            assert repr(fault) == f"<FaultHandle {fault.id} {shown}>"
+            with pytest.raises(AssertionError, match="expected 3 request[(]s[)] to any method order_items/1/"):
+                omnitron.assert_called("order_items/1/", times=3)
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    # The test sends tracking_no on purpose; the guard fails it after it passed.
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the code under test sent requests that break the Omnitron request contract*"])
+    result.stdout.no_fnmatch_line("*AssertionError*")
+
+
+def test_helpers_hide_themselves_from_the_traceback(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_it(omnitron):\n    omnitron.assert_item(1, status='999')\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*omnitron.assert_item(1, status='999')*", "*order item 1: status is*"])
+    result.stdout.no_fnmatch_line("*handle.py*")
+
+
+def test_a_live_emulator_passes_through_responses(pytester: pytest.Pytester) -> None:
+    """A test stubbing the ERP side with @responses.activate still reaches the live emulator."""
+    pytester.makepyfile(
+        """
+        import requests
+        import responses
+
+        @responses.activate
+        def test_both(omnitron):
+            responses.add(responses.GET, "https://erp.example/orders", json={"orders": []})
+            assert requests.get("https://erp.example/orders", timeout=10).json() == {"orders": []}
+            user = requests.get(f"{omnitron.base_url}/active_user/", headers=omnitron.headers, timeout=10)
+            assert user.status_code == 200
+
+        @responses.activate
+        def test_again_after_responses_reset(omnitron):
+            user = requests.get(f"{omnitron.base_url}/active_user/", headers=omnitron.headers, timeout=10)
+            assert user.status_code == 200
+        """
+    )
+    pytester.runpytest("--omnitron-mode", "live", "-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from omnitron_mock_pytest.handle import ContractViolationsError, Credentials, EmulatorHandle
     from omnitron_mock_pytest.inprocess import InProcessTransport
     from omnitron_mock_pytest.remote import EmulatorOnly, RemoteOmnitron
-    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator
+    from omnitron_mock_pytest.remote_service import RemoteService
+    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator, RemoteEmulator
 
 _EXPORTS = {
     "ContractViolationsError": "omnitron_mock_pytest.handle",
@@ -30,7 +31,9 @@ _EXPORTS = {
     "InProcessTransport": "omnitron_mock_pytest.inprocess",
     "JournalEntry": "omnitron_mock_pytest.entries",
     "LiveEmulator": "omnitron_mock_pytest.sessions",
+    "RemoteEmulator": "omnitron_mock_pytest.sessions",
     "RemoteOmnitron": "omnitron_mock_pytest.remote",
+    "RemoteService": "omnitron_mock_pytest.remote_service",
     "Verdict": "omnitron_mock_pytest.entries",
     "assert_matches_contract": "omnitron_mock_pytest.contract",
 }
@@ -44,7 +47,9 @@ __all__ = [
     "InProcessTransport",
     "JournalEntry",
     "LiveEmulator",
+    "RemoteEmulator",
     "RemoteOmnitron",
+    "RemoteService",
     "Verdict",
     "assert_matches_contract",
 ]

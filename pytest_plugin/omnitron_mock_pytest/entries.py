@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from omnitron_mock.contracts import ContractError
 
 _PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 _MISSING = object()
+T = TypeVar("T")
 
 
 def value_at(document: Any, path: str) -> Any:
@@ -27,13 +28,28 @@ def _shown(value: Any) -> str:
     return "(absent)" if value is _MISSING else repr(value)
 
 
+class Findings(tuple[T, ...]):
+    """An immutable list of findings that also equals a list of the same items
+    (``entry.verdict.unknown_fields == ["$.orderitem_set[0].tracking_no"]``)."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the request contract says of one request."""
 
     contract: str | None
-    schema_errors: tuple[ContractError, ...]
-    unknown_fields: tuple[str, ...]
+    schema_errors: Findings[ContractError]
+    unknown_fields: Findings[str]
 
     @property
     def ok(self) -> bool:
@@ -75,10 +91,19 @@ class JournalEntry:
             fault=entry.get("fault"),
             verdict=Verdict(
                 contract=verdict["contract"],
-                schema_errors=tuple(ContractError(e["path"], e["message"]) for e in verdict["schema_errors"]),
-                unknown_fields=tuple(verdict["unknown_fields"]),
+                schema_errors=Findings(ContractError(e["path"], e["message"]) for e in verdict["schema_errors"]),
+                unknown_fields=Findings(verdict["unknown_fields"]),
             ),
         )
+
+    def __repr__(self) -> str:
+        findings = len(self.verdict.schema_errors) + len(self.verdict.unknown_fields)
+        notes = [f"{findings} contract finding{'s' if findings != 1 else ''}"] if findings else []
+        if self.fault:
+            notes.append(f"fault: {self.fault}")
+        query = f"?{self.query}" if self.query else ""
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        return f"<JournalEntry #{self.id} {self.method} {self.path}{query} -> {self.status}{extra}>"
 
     def violations(self) -> list[str]:
         """One readable line per contract problem: where, what was sent, why."""

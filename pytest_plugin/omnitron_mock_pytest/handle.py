@@ -17,6 +17,8 @@ from omnitron_mock_pytest.entries import JournalEntry
 from omnitron_mock_pytest.remote_service import RemoteService
 
 SeedSource = dict[str, Any] | str | Path
+# "Not given", where None is a value a caller may mean.
+_ABSENT: Any = object()
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class FaultHandle:
 
     def remove(self) -> None:
         self._handle._remove_fault(self.id)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.spec.items() if name not in ("id", "used"))
+        return f"<FaultHandle {self.id} {shown}>"
 
     def __enter__(self) -> FaultHandle:
         return self
@@ -259,11 +265,31 @@ class EmulatorHandle(ServiceView):
     # -- assertions ------------------------------------------------------------------
 
     def assert_called(
-        self, path: str | None = None, method: str | None = None, *, times: int | None = None
+        self,
+        path: str | None = None,
+        method: str | None = None,
+        *,
+        times: int | None = None,
+        path_contains: str | None = None,
+        json: Any = _ABSENT,
     ) -> list[JournalEntry]:
-        """At least one matching request (exactly ``times`` when given); returns them."""
-        found = self.requests(path=path, method=method)
-        wanted = f"{method or 'any method'} {path or 'any path'}"
+        """At least one matching request (exactly ``times`` when given); returns them.
+
+        ``path`` is the exact path after the emulated prefix, as the client
+        appends it to ``base_url`` or ``sdk_base_url`` (``"order_items/"``
+        matches ``/api/i1/order_items/`` and no path below it); a path starting
+        with ``/`` is compared whole. ``path_contains`` matches any path that
+        contains it. ``json`` matches requests whose JSON body equals it.
+        """
+        __tracebackhide__ = True
+        found = [
+            entry
+            for entry in self.requests(method=method, path=path_contains)
+            if (path is None or _same_path(entry.path, path)) and (json is _ABSENT or entry.body == json)
+        ]
+        wanted = f"{method or 'any method'} {_described_path(path, path_contains)}"
+        if json is not _ABSENT:
+            wanted += f" with JSON body {json!r}"
         if times is None and not found:
             raise AssertionError(f"expected a request to {wanted}, got none; {self._journal_summary()}")
         if times is not None and len(found) != times:
@@ -271,15 +297,29 @@ class EmulatorHandle(ServiceView):
             raise AssertionError(f"expected {times} request(s) to {wanted}, got {len(found)}; {summary}")
         return found
 
-    def assert_not_called(self, path: str | None = None, method: str | None = None) -> None:
-        self.assert_called(path, method, times=0)
+    def assert_not_called(
+        self,
+        path: str | None = None,
+        method: str | None = None,
+        *,
+        path_contains: str | None = None,
+        json: Any = _ABSENT,
+    ) -> None:
+        __tracebackhide__ = True
+        self.assert_called(path, method, times=0, path_contains=path_contains, json=json)
 
     def assert_item(self, item_id: int, **expected: Any) -> None:
         """Each named field of the stored item equals its expected value."""
-        check_item(item_id, self.item(item_id), expected)
+        __tracebackhide__ = True
+        item = self._emulator.item(item_id)
+        if item is None:
+            raise AssertionError(f"order item {item_id}: no such item")
+        check_item(item_id, item, expected)
 
     def assert_items(self, item_ids: Iterable[int], **expected: Any) -> None:
-        """:meth:`assert_item` for several items; reports every mismatch at once."""
+        """:meth:`assert_item` for several items; reports every mismatch at once,
+        missing items included."""
+        __tracebackhide__ = True
         problems = []
         for item_id in item_ids:
             try:
@@ -295,6 +335,7 @@ class EmulatorHandle(ServiceView):
 
     def assert_contract_clean(self) -> None:
         """No request so far had schema errors or fields Omnitron would ignore."""
+        __tracebackhide__ = True
         lines = self.contract_violations()
         if lines:
             raise ContractViolationsError(
@@ -308,11 +349,26 @@ class EmulatorHandle(ServiceView):
         return "journal: " + ", ".join(f"{e.method} {e.path} -> {e.status}" for e in entries)
 
 
-_ABSENT = object()
+_PREFIXES = ("/api/i1/", "/api/v1/")
+
+
+def _same_path(journalled: str, wanted: str) -> bool:
+    """Whether a journalled path is ``wanted``: whole when it starts with ``/``,
+    else after either emulated prefix."""
+    if wanted.startswith("/"):
+        return journalled == wanted
+    return any(journalled == prefix + wanted for prefix in _PREFIXES)
+
+
+def _described_path(path: str | None, path_contains: str | None) -> str:
+    if path is not None:
+        return path
+    return f"a path containing {path_contains!r}" if path_contains is not None else "any path"
 
 
 def check_item(item_id: int, item: dict[str, Any], expected: dict[str, Any]) -> None:
     """Raise AssertionError naming every field of ``item`` that differs from ``expected``."""
+    __tracebackhide__ = True
     wrong = [
         f"{name} is {item.get(name)!r}, expected {value!r}"
         for name, value in expected.items()

@@ -130,6 +130,23 @@ def omnitron_seed() -> SeedSource | None:
 
 
 @pytest.fixture(scope="session")
+def _omnitron_emulators() -> Iterator[dict[tuple[Any, ...], Any]]:
+    """The session's emulators, one per mode and configuration the tests asked
+    for (a folder's conftest may choose its own mode); all stopped at the end."""
+    running: dict[tuple[Any, ...], Any] = {}
+    try:
+        yield running
+    finally:
+        if running:
+            from omnitron_mock_pytest.remote import RemoteOmnitron
+
+            for emulator in running.values():
+                # A real Omnitron is left as it is.
+                if not isinstance(emulator, RemoteOmnitron):
+                    emulator.stop()
+
+
+@pytest.fixture
 def omnitron_session(
     pytestconfig: pytest.Config,
     omnitron_mode: str,
@@ -137,10 +154,41 @@ def omnitron_session(
     omnitron_credentials: Credentials,
     omnitron_inprocess_url: str,
     omnitron_mock_url: str | None,
-) -> Iterator[Any]:
-    """The session's emulator: a live server on 127.0.0.1 (port 0, background
-    thread), an in-process app, or an emulator running elsewhere (remote);
-    with ``--omnitron-url``, the real Omnitron."""
+    _omnitron_emulators: dict[tuple[Any, ...], Any],
+) -> Any:
+    """The emulator of this test's mode: a live server on 127.0.0.1 (port 0,
+    background thread), an in-process app, or an emulator running elsewhere
+    (remote); with ``--omnitron-url``, the real Omnitron. Each one starts when a
+    test first needs it and serves the rest of the session: tests whose
+    folders choose different modes (or settings) each get their own."""
+    url = pytestconfig.getoption("omnitron_url")
+    if url:
+        key: tuple[Any, ...] = ("real", url)
+    else:
+        if omnitron_mode not in MODES:
+            raise pytest.UsageError(f"omnitron_mode must be one of {MODES}, got {omnitron_mode!r}")
+        key = (omnitron_mode, repr(omnitron_settings), omnitron_credentials, omnitron_inprocess_url, omnitron_mock_url)
+    emulator = _omnitron_emulators.get(key)
+    if emulator is None:
+        emulator = _omnitron_emulators[key] = _start(
+            pytestconfig,
+            omnitron_mode,
+            omnitron_settings,
+            omnitron_credentials,
+            omnitron_inprocess_url,
+            omnitron_mock_url,
+        )
+    return emulator
+
+
+def _start(
+    pytestconfig: pytest.Config,
+    mode: str,
+    settings: Settings,
+    credentials: Credentials,
+    inprocess_url: str,
+    mock_url: str | None,
+) -> Any:
     from omnitron_mock_pytest.remote import RemoteOmnitron
     from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator, RemoteEmulator
 
@@ -148,29 +196,20 @@ def omnitron_session(
     if url:
         username = pytestconfig.getoption("omnitron_username") or ""
         password = pytestconfig.getoption("omnitron_password") or ""
-        yield RemoteOmnitron(url, username, password)
-        return
-    if omnitron_mode not in MODES:
-        raise pytest.UsageError(f"omnitron_mode must be one of {MODES}, got {omnitron_mode!r}")
-    if omnitron_mode == "remote":
-        if not omnitron_mock_url:
+        return RemoteOmnitron(url, username, password)
+    if mode == "remote":
+        if not mock_url:
             raise pytest.UsageError(f"remote mode needs the emulator's URL: --omnitron-mock-url or {URL_VARIABLE}")
-        token = os.environ.get(ADMIN_TOKEN_VARIABLE) or None
-        emulator: Any = RemoteEmulator.start(omnitron_mock_url, omnitron_credentials, token)
-    elif omnitron_mode == "live":
-        emulator = LiveEmulator.start(omnitron_settings, omnitron_credentials)
-    else:
-        emulator = InProcessEmulator.start(omnitron_settings, omnitron_credentials, omnitron_inprocess_url)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+        return RemoteEmulator.start(mock_url, credentials, os.environ.get(ADMIN_TOKEN_VARIABLE) or None)
+    if mode == "live":
+        return LiveEmulator.start(settings, credentials)
+    return InProcessEmulator.start(settings, credentials, inprocess_url)
 
 
 @pytest.fixture
 def omnitron(
     request: pytest.FixtureRequest, omnitron_session: Any, omnitron_strict: bool, omnitron_seed: SeedSource | None
-) -> Iterator[Any]:
+) -> Iterator[EmulatorHandle]:
     """The emulator for one test, reset to the session's seed before it starts.
 
     Gives ``base_url`` (``…/api/i1``), ``sdk_base_url``, ``token``, ``headers``,
@@ -182,13 +221,14 @@ def omnitron(
     ``omnitron_allow_contract_violations``.
     """
     from omnitron_mock_pytest.remote import RemoteOmnitron
-    from omnitron_mock_pytest.sessions import InProcessEmulator
+    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator
 
     marker = request.node.get_closest_marker("omnitron")
     options = dict(marker.kwargs) if marker else {}
     if isinstance(omnitron_session, RemoteOmnitron):
         _check_remote_allowed(request, options)
-        yield omnitron_session
+        # The real-Omnitron stand-in offers the handle's read-only part.
+        yield omnitron_session  # type: ignore[misc]
         return
     handle = omnitron_session.handle()
     handle.reset()
@@ -198,12 +238,25 @@ def omnitron(
     if options.get("seed") is not None:
         handle.seed(_resolve(request, options["seed"]), replace=options.get("replace", False))
     transport = omnitron_session.transport().start() if isinstance(omnitron_session, InProcessEmulator) else None
+    if isinstance(omnitron_session, LiveEmulator):
+        _let_through_responses(handle.url)
     request.node.stash[_HANDLE] = handle
     try:
         yield handle
     finally:
         if transport is not None:
             transport.stop()
+
+
+def _let_through_responses(url: str) -> None:
+    """Calls to the live emulator pass ``responses``' default mock, so a test
+    under ``@responses.activate`` (stubbing other services) still reaches it.
+    ``responses`` empties its pass-through list when such a test ends; each
+    test adds the emulator again."""
+    import responses
+
+    if url not in responses.mock.passthru_prefixes:
+        responses.mock.add_passthru(url)
 
 
 def _resolve(request: pytest.FixtureRequest, source: SeedSource) -> SeedSource:
@@ -223,15 +276,32 @@ def _check_remote_allowed(request: pytest.FixtureRequest, options: dict[str, Any
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    result = yield
-    handle = item.stash.get(_HANDLE, None)
-    if handle is not None and item.get_closest_marker("omnitron_allow_contract_violations") is None:
-        lines = handle.contract_violations()
+    try:
+        result = yield
+    except BaseException:
+        # The test failed on its own: the guard's findings may explain why.
+        try:
+            lines = _guard_findings(item)
+        except Exception:
+            # The test's own failure is the one to report (a remote emulator may be gone).
+            lines = []
         if lines:
-            report = "\n".join(f"  {line}" for line in lines)
-            pytest.fail(
-                "the code under test sent requests that break the Omnitron request contract "
-                f"(mark the test omnitron_allow_contract_violations if that is on purpose):\n{report}",
-                pytrace=False,
-            )
+            item.add_report_section("call", "omnitron contract", "\n".join(lines))
+        raise
+    lines = _guard_findings(item)
+    if lines:
+        report = "\n".join(f"  {line}" for line in lines)
+        pytest.fail(
+            "the code under test sent requests that break the Omnitron request contract "
+            f"(mark the test omnitron_allow_contract_violations if that is on purpose):\n{report}",
+            pytrace=False,
+        )
     return result
+
+
+def _guard_findings(item: pytest.Item) -> list[str]:
+    """The contract guard's lines for this test's requests (none when it is off)."""
+    handle = item.stash.get(_HANDLE, None)
+    if handle is None or item.get_closest_marker("omnitron_allow_contract_violations") is not None:
+        return []
+    return handle.contract_violations()
