@@ -333,6 +333,30 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def check_plugin_examples(url: str) -> None:
+    """The docs' plugin examples, as a user's project, in remote mode against the container."""
+    sys.path.insert(0, str(ROOT))
+    from tests import docs
+    from tests.test_plugin_docs import NODE, count_tests, project
+
+    files = project(tuple(docs.run_by(NODE)))
+    with tempfile.TemporaryDirectory(prefix="omnitron-mock-remote-") as folder:
+        for name, text in files.items():
+            target = Path(folder) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--omnitron-mock-url", url],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    expected = f"{count_tests(files)} passed"
+    expect(result.returncode == 0 and expected in result.stdout, f"plugin examples against the image: {result.stdout}")
+    log(f"the docs' plugin examples passed against the image in remote mode ({expected})")
+
+
 def check_state_kept(url: str, when: str) -> None:
     status, item = http("GET", f"{url}/api/i1/order_items/2/")
     expect(status == 200 and item["tracking_number"] == "TR123123", f"{when}: item 2 is {status} {item}")
@@ -379,6 +403,7 @@ def main() -> int:
             expect(status == 200, "reset")
             status, item = http("GET", f"{url}/api/i1/order_items/2/")
             expect(item["tracking_number"] is None, f"after reset: {item}")
+            check_plugin_examples(url)
         finally:
             for name in names:
                 docker("rm", "--force", name, check=False)
