@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_reset_restores_the_seed_the_server_started_with(tmp_path: Path) -> None
     ("args", "message"),
     [
         (["serve", "--user", "no-password"], "expected NAME:PASSWORD[:TOKEN]"),
-        (["serve", "--port", "70000"], "port must be 0-65535"),
+        (["serve", "--port", "70000"], "port must be a number from 0 to 65535, got '70000'"),
         (["serve", "--threads", "0"], "must be at least 1"),
     ],
     ids=["user-without-password", "port-out-of-range", "zero-threads"],
@@ -266,3 +267,38 @@ def test_generate_seed_refuses_negative_counts() -> None:
     result = run_cli("generate-seed", "--orders", "-1", "--items", "2")
     assert result.returncode == 2
     assert "must not be negative" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["abc", "-1", "65536", "８０"])
+def test_a_bad_port_variable_is_named(port: str) -> None:
+    result = run_cli("serve", env={"OMNITRON_MOCK_PORT": port})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"omnitron-mock: OMNITRON_MOCK_PORT: port must be a number from 0 to 65535, got {port!r}"
+    )
+
+
+def test_a_taken_port_is_one_clear_line() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [*CLI, "serve", "--port", str(port)], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"omnitron-mock: cannot listen on 127.0.0.1:{port}: address already in use (another process may hold "
+        "the port: stop it, or choose another with --port or OMNITRON_MOCK_PORT; 0 takes a free one)"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_the_banner_names_the_inspector_and_the_root_points_to_it() -> None:
+    with serving() as (base, banner):
+        assert banner[1] == f"  inspector {base}/_mock/  OpenAPI {base}/openapi.json"
+        front = requests.get(f"{base}/", timeout=10).json()
+        assert front["inspector"] == "/_mock/"
+        assert front["openapi"] == "/openapi.json"
+        assert requests.get(f"{base}{front['inspector']}", timeout=10).status_code == 200
+        assert requests.get(f"{base}{front['openapi']}", timeout=10).json()["openapi"].startswith("3.")

@@ -143,6 +143,20 @@ def _unexpected_error(error: Exception) -> Response:
 
 
 def _add_contract_routes(app: Flask) -> None:
+    @app.get("/")
+    def front_door() -> Response:
+        # Someone opened the bare URL: say where things are.
+        return json_response(
+            {
+                "emulator": "omnitron-mock",
+                "api": ["/api/i1/", "/api/v1/"],
+                "inspector": "/_mock/",
+                "control": "/_mock/health",
+                "openapi": "/openapi.json",
+                "contracts": "/contracts/",
+            }
+        )
+
     @app.get("/openapi.json")
     def openapi_document() -> Response:
         return json_response(bundled_openapi(emulator().contracts))

@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -47,10 +48,16 @@ DEFAULT_PORT = 8000
 
 
 def _port(text: str) -> int:
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
-    return port
+    if not (text.isascii() and text.isdigit() and 0 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _env_port(text: str) -> int:
+    try:
+        return _port(text)
+    except argparse.ArgumentTypeError as problem:
+        raise ValueError(f"{ENV_PREFIX}PORT: {problem}") from None
 
 
 def _positive(text: str) -> int:
@@ -207,7 +214,7 @@ def serve(args: argparse.Namespace) -> int:
     from omnitron_mock.app import create_app
 
     host = args.host or env_value("HOST") or DEFAULT_HOST
-    port = args.port if args.port is not None else _port(env_value("PORT") or str(DEFAULT_PORT))
+    port = args.port if args.port is not None else _env_port(env_value("PORT") or str(DEFAULT_PORT))
     settings = _serve_settings(args, host)
     threads = args.threads or _positive_setting(env_value("THREADS"), "THREADS", DEFAULT_THREADS)
     workers = args.workers or _positive_setting(env_value("WORKERS"), "WORKERS", 1)
@@ -243,13 +250,13 @@ def serve(args: argparse.Namespace) -> int:
     # message, and the banner shows the users and faults the state holds.
     app = build()
     if workers == 1:
-        server = HTTPServer(app, host=host, port=port, **server_options)
+        server = HTTPServer(app, sock=_listen(host, port), **server_options)
         print(_banner(server.url, app, settings, workers), flush=True)
         signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
         return 0
-    sock = listening_socket(host, port)
+    sock = _listen(host, port)
     banner = _banner(socket_url(sock), app, settings, workers)
     # Each worker opens the database itself; no SQLite connection may cross a fork.
     del app
@@ -263,11 +270,23 @@ def serve(args: argparse.Namespace) -> int:
     return run_workers(workers, work, started=lambda: print(banner, flush=True))
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket; a port another process holds is one clear line, not a traceback."""
+    try:
+        return listening_socket(host, port)
+    except OSError as problem:
+        reason = problem.strerror or str(problem)
+        raise ValueError(
+            f"cannot listen on {host}:{port}: {reason.lower()} (another process may hold the port: "
+            f"stop it, or choose another with --port or {ENV_PREFIX}PORT; 0 takes a free one)"
+        ) from None
+
+
 def _banner(url: str, app: Flask, settings: Settings, workers: int) -> str:
     from omnitron_mock.app import emulator_of
 
     store = emulator_of(app).store
-    lines = [f"omnitron-mock listening on {url}"]
+    lines = [f"omnitron-mock listening on {url}", f"  inspector {url}/_mock/  OpenAPI {url}/openapi.json"]
     lines += [
         f"  user {user['username']}  password {user['password']}  token {user['token']}" for user in store.users()
     ]

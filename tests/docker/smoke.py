@@ -357,6 +357,28 @@ def check_plugin_examples(url: str) -> None:
     log(f"the docs' plugin examples passed against the image in remote mode ({expected})")
 
 
+def check_banner_in_log(name: str, url: str) -> None:
+    """The container's log starts with serve's banner: the URL, the inspector, the users."""
+    logged = docker("logs", name)
+    expect(
+        "omnitron-mock listening on" in logged and "/_mock/" in logged and "token" in logged,
+        f"the container's log lacks the start banner: {logged[-2000:]}",
+    )
+
+
+def check_memory_with_workers_refused(port: int) -> None:
+    """The memory store with two workers would split the state: the container refuses to start, saying why."""
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--network", "host", "--env", f"OMNITRON_MOCK_PORT={port}",
+         "--env", "OMNITRON_MOCK_DB=", "--env", "OMNITRON_MOCK_WORKERS=2", IMAGE],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    said = result.stdout + result.stderr
+    expect(result.returncode != 0, f"a memory-store container with two workers started: {said[-1000:]}")
+    expect("needs --db PATH (OMNITRON_MOCK_DB)" in said, f"the refusal does not say why: {said[-1000:]}")
+    log("a memory-store container with two workers refused to start, saying why")
+
+
 def check_state_kept(url: str, when: str) -> None:
     status, item = http("GET", f"{url}/api/i1/order_items/2/")
     expect(status == 200 and item["tracking_number"] == "TR123123", f"{when}: item 2 is {status} {item}")
@@ -379,6 +401,7 @@ def main() -> int:
             container = start_container(names[0], volume, port)
             log(f"container {container[:12]} on {url}")
             wait_until("the container to answer", lambda: answers(url))
+            check_banner_in_log(names[0], url)
             check_service(url)
             check_slow_clients(url, port)
             log(f"health and API answered with {SLOW_CLIENTS} slow clients connected")
@@ -404,6 +427,7 @@ def main() -> int:
             status, item = http("GET", f"{url}/api/i1/order_items/2/")
             expect(item["tracking_number"] is None, f"after reset: {item}")
             check_plugin_examples(url)
+            check_memory_with_workers_refused(free_port())
         finally:
             for name in names:
                 docker("rm", "--force", name, check=False)
