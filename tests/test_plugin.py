@@ -711,3 +711,56 @@ def test_a_live_emulator_passes_through_responses(pytester: pytest.Pytester) -> 
         """
     )
     pytester.runpytest("--omnitron-mode", "live", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_provider_mode_skips_a_test_that_needs_the_emulator(pytester: pytest.Pytester, real_omnitron: str) -> None:
+    """Seeding, faults or the journal against a real Omnitron skip the test with the reason,
+    whichever way the test asked; the handle still answers hasattr() and copy."""
+    pytester.makepyfile(
+        """
+        import copy
+        import pytest
+
+        @pytest.mark.omnitron_readonly
+        def test_adds_a_fault(omnitron):
+            omnitron.fail_next(1)
+
+        @pytest.mark.omnitron_readonly
+        def test_reads_the_journal(omnitron):
+            omnitron.last_request
+
+        @pytest.mark.omnitron_readonly
+        def test_handle_is_an_ordinary_object(omnitron):
+            assert hasattr(omnitron, "seed") and hasattr(omnitron, "item")
+            assert not hasattr(omnitron, "no_such_thing")
+            assert copy.copy(omnitron).url == omnitron.url
+            assert copy.deepcopy(omnitron.credentials) == omnitron.credentials
+        """
+    )
+    result = pytester.runpytest(
+        "--omnitron-url", real_omnitron, "--omnitron-username", "verifier", "--omnitron-password", "secret", "-rs"
+    )
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*fail_next() needs the emulator; this run targets the real Omnitron at http://127.0.0.1:*",
+            "*last_request() needs the emulator*",
+        ]
+    )
+
+
+def test_provider_mode_takes_the_user_from_the_environment(
+    pytester: pytest.Pytester, real_omnitron: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNITRON_USERNAME", "verifier")
+    monkeypatch.setenv("OMNITRON_PASSWORD", "secret")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.omnitron_readonly
+        def test_reads(omnitron):
+            assert omnitron.token == "verifier-token"
+        """
+    )
+    pytester.runpytest("--omnitron-url", real_omnitron, "-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -11,6 +11,7 @@ fixtures, when a test first asks for one.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,9 @@ MODES = ("live", "inprocess", "remote")
 # Remote mode: where the emulator runs, and the admin token its control API wants.
 URL_VARIABLE = "OMNITRON_MOCK_URL"
 ADMIN_TOKEN_VARIABLE = "OMNITRON_MOCK_ADMIN_TOKEN"
+# --omnitron-url (a real Omnitron): the user, from the environment when not on the command line.
+REAL_USERNAME_VARIABLE = "OMNITRON_USERNAME"
+REAL_PASSWORD_VARIABLE = "OMNITRON_PASSWORD"
 _HANDLE: pytest.StashKey[EmulatorHandle] = pytest.StashKey()
 
 
@@ -45,8 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"its admin token, if it has one, from {ADMIN_TOKEN_VARIABLE}",
     )
     group.addoption("--omnitron-url", metavar="URL", help="run the omnitron tests against this real Omnitron instead")
-    group.addoption("--omnitron-username", metavar="NAME", help="user for --omnitron-url")
-    group.addoption("--omnitron-password", metavar="PASSWORD", help="password for --omnitron-url")
+    group.addoption(
+        "--omnitron-username", metavar="NAME", help=f"user for --omnitron-url (or {REAL_USERNAME_VARIABLE})"
+    )
+    group.addoption(
+        "--omnitron-password",
+        metavar="PASSWORD",
+        help=f"password for --omnitron-url; prefer {REAL_PASSWORD_VARIABLE}: command lines show in ps and CI logs",
+    )
     group.addoption(
         "--omnitron-allow-writes",
         action="store_true",
@@ -194,8 +204,8 @@ def _start(
 
     url = pytestconfig.getoption("omnitron_url")
     if url:
-        username = pytestconfig.getoption("omnitron_username") or ""
-        password = pytestconfig.getoption("omnitron_password") or ""
+        username = pytestconfig.getoption("omnitron_username") or os.environ.get(REAL_USERNAME_VARIABLE, "")
+        password = pytestconfig.getoption("omnitron_password") or os.environ.get(REAL_PASSWORD_VARIABLE, "")
         return RemoteOmnitron(url, username, password)
     if mode == "remote":
         if not mock_url:
@@ -278,7 +288,11 @@ def _check_remote_allowed(request: pytest.FixtureRequest, options: dict[str, Any
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     try:
         result = yield
-    except BaseException:
+    except BaseException as error:
+        remote = sys.modules.get("omnitron_mock_pytest.remote")
+        if remote is not None and isinstance(error, remote.EmulatorOnly):
+            # Against a real Omnitron, a test that needs the emulator is skipped, whatever it called.
+            pytest.skip(str(error))
         # The test failed on its own: the guard's findings may explain why.
         try:
             lines = _guard_findings(item)

@@ -6,11 +6,12 @@ from typing import Any
 
 import requests
 
-from omnitron_mock_pytest.handle import Credentials, ServiceView, check_item
+from omnitron_mock_pytest.handle import Credentials, EmulatorHandle, ServiceView, check_item
 
 
 class EmulatorOnly(Exception):
-    """A call that only the emulator can answer (seeding, the journal, resets)."""
+    """A call that only the emulator can answer (seeding, the journal, resets);
+    the pytest plugin skips a test that makes one, with this message."""
 
 
 class RemoteOmnitron(ServiceView):
@@ -48,4 +49,16 @@ class RemoteOmnitron(ServiceView):
         check_item(item_id, self.item(item_id), expected)
 
     def __getattr__(self, name: str) -> Any:
-        raise EmulatorOnly(f"{name}() needs the emulator; this run targets the real Omnitron at {self.url}")
+        # Only what the emulator's handle offers is "emulator only"; anything
+        # else (dunders that copy and pickle look for, typos) is simply absent.
+        offered = None if name.startswith("_") else getattr(EmulatorHandle, name, None)
+        if offered is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        message = f"{name}() needs the emulator; this run targets the real Omnitron at {self.url}"
+        if isinstance(offered, property):
+            raise EmulatorOnly(message)
+
+        def emulator_only(*_args: Any, **_kwargs: Any) -> Any:
+            raise EmulatorOnly(message)
+
+        return emulator_only
