@@ -145,3 +145,20 @@ def test_an_unreachable_emulator_is_named(pytester: pytest.Pytester) -> None:
         result = pytester.runpytest("--omnitron-mock-url", url, "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*the emulator at {url} did not answer GET /_mock/health*"])
+
+
+def test_settings_cannot_reach_a_remote_emulator_and_say_so(pytester: pytest.Pytester, remote_url: str) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from omnitron_mock import Settings
+
+        @pytest.fixture(scope="session")
+        def omnitron_settings():
+            return Settings(strict=True)
+        """
+    )
+    pytester.makepyfile(test_settings="def test_it(omnitron):\n    pass\n")
+    result = pytester.runpytest("--omnitron-mock-url", remote_url, "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*omnitron_settings cannot reach a remote emulator: configure it where it runs*"])

@@ -210,6 +210,13 @@ def _start(
     if mode == "remote":
         if not mock_url:
             raise pytest.UsageError(f"remote mode needs the emulator's URL: --omnitron-mock-url or {URL_VARIABLE}")
+        from omnitron_mock.config import Settings as DefaultSettings
+
+        if settings != DefaultSettings():
+            raise pytest.UsageError(
+                "omnitron_settings cannot reach a remote emulator: configure it where it runs "
+                "(omnitron-mock serve flags or OMNITRON_MOCK_* variables), and leave the fixture at its default"
+            )
         return RemoteEmulator.start(mock_url, credentials, os.environ.get(ADMIN_TOKEN_VARIABLE) or None)
     if mode == "live":
         return LiveEmulator.start(settings, credentials)
