@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 from omnitron_mock import DEV_TOKEN, DEV_USERNAME, Settings, contracts, create_app
+
+from tests.helpers import serving_command
 
 BULK = "/api/i1/order_items/bulk_status_update/"
 
@@ -327,3 +332,31 @@ def test_the_new_reads_need_the_admin_token(path: str) -> None:
     assert client.get(path, headers={"X-Mock-Admin-Token": "wrong"}).status_code == 403
     assert client.get(path, headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
     assert client.put("/_mock/strict", json={"strict": True}).status_code == 401
+
+
+def test_strict_mode_reaches_every_worker_process(tmp_path: Path) -> None:
+    """Switched through one worker, strict mode holds in all: it lives in the shared store."""
+    command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--workers", "2"]
+    with serving_command([*command, "--db", str(tmp_path / "state.db")]) as (url, _banner):
+        auth = {"Authorization": f"Token {DEV_TOKEN}"}
+        assert requests.put(f"{url}/_mock/strict", json={"strict": True}, timeout=10).json() == {"strict": True}
+        shipped = {"orderitem_set": [{"id": 1, "status": "550"}]}
+        assert requests.patch(f"{url}{BULK}", json=shipped, headers=auth, timeout=10).status_code == 200
+        back = {"orderitem_set": [{"id": 1, "status": "400"}]}
+        # A new connection each: the two workers both take some of them.
+        answers = [requests.patch(f"{url}{BULK}", json=back, headers=auth, timeout=10).status_code for _ in range(20)]
+        assert answers == [400] * 20
+        assert {requests.get(f"{url}/_mock/strict", timeout=10).json()["strict"] for _ in range(10)} == {True}
+        requests.post(f"{url}/_mock/reset", timeout=10)
+        assert {requests.get(f"{url}/_mock/strict", timeout=10).json()["strict"] for _ in range(10)} == {False}
+
+
+def test_a_restart_takes_its_strictness_from_its_settings(tmp_path: Path) -> None:
+    database = tmp_path / "state.db"
+    command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--db", str(database)]
+    with serving_command(command) as (url, _banner):
+        requests.put(f"{url}/_mock/strict", json={"strict": True}, timeout=10)
+    with serving_command(command) as (url, _banner):
+        assert requests.get(f"{url}/_mock/strict", timeout=10).json() == {"strict": False}
+    with serving_command([*command, "--strict"]) as (url, _banner):
+        assert requests.get(f"{url}/_mock/strict", timeout=10).json() == {"strict": True}

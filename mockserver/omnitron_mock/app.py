@@ -64,6 +64,9 @@ def create_app(
         store=store,
     )
     store.initialize(initial)
+    # A mode, not state: a database from an earlier run keeps its rows, but the
+    # settings this server started with decide strictness until switched.
+    state.set_strict(settings.strict)
 
     app = Flask("omnitron_mock")
     app.extensions[EXTENSION_KEY] = state

@@ -42,6 +42,8 @@ class Emulator:
     store: Store
     # Wakes requests waiting out a latency fault when faults are cleared.
     faults_cleared_signal: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    # The rules in each strictness, made once.
+    _rules_by_strictness: dict[bool, Rules] = field(default_factory=dict, repr=False)
 
     # -- state -----------------------------------------------------------------------
 
@@ -78,12 +80,23 @@ class Emulator:
 
     @property
     def strict(self) -> bool:
-        return self.rules.strict
+        """Whether strict status rules apply: as last switched in any process
+        sharing the store, else as the settings say."""
+        stored = self.store.strict_mode()
+        return self.settings.strict if stored is None else stored
 
     def set_strict(self, strict: bool) -> None:
-        """Switch strict mode for the requests that follow."""
-        if self.rules.strict != strict:
-            self.rules = replace(self.rules, strict=strict)
+        """Switch strict mode for the requests that follow, in every worker process."""
+        if self.store.strict_mode() != strict:
+            self.store.set_strict_mode(strict)
+
+    def current_rules(self) -> Rules:
+        """The rules for a request now: strict or not as :attr:`strict` says."""
+        strict = self.strict
+        found = self._rules_by_strictness.get(strict)
+        if found is None:
+            found = self._rules_by_strictness[strict] = replace(self.rules, strict=strict)
+        return found
 
     # -- faults ----------------------------------------------------------------------
 

@@ -13,12 +13,13 @@ from omnitron_mock.store.base import Row
 
 
 def bulk_status_update(call: Call, _user: Row) -> Reply:
-    state = call.state
+    # Read once: the body's checks and the write follow the same rules.
+    rules = call.state.current_rules()
     try:
-        requests = parse_bulk(call.json(), state.rules)
+        requests = parse_bulk(call.json(), rules)
     except FieldErrors as invalid:
         raise field_errors(invalid.errors) from None
-    return _bulk_reply(apply_bulk(call.transaction(), requests, state.rules))
+    return _bulk_reply(apply_bulk(call.transaction(), requests, rules))
 
 
 def _bulk_reply(outcome: BulkOutcome) -> Reply:

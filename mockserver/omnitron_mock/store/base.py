@@ -211,6 +211,15 @@ class Store(Protocol):
         (several processes may count uses of one fault)."""
         ...
 
+    def strict_mode(self) -> bool | None:
+        """Strict status rules as last switched by any process; None when
+        never switched (the emulator's settings decide)."""
+        ...
+
+    def set_strict_mode(self, strict: bool) -> None:
+        """Switch strict status rules for every process sharing this store."""
+        ...
+
     def fault_clears(self) -> int:
         """How often faults were cleared or deleted (or the store reset), by any process."""
         ...

@@ -86,6 +86,7 @@ class MemoryStore:
         self._journal_counter = 0
         self._startup = SeedData()
         self._faults: list[Row] = []
+        self._strict: bool | None = None
         self._fault_clears = 0
 
     def initialize(self, seed: SeedData) -> None:
@@ -203,6 +204,13 @@ class MemoryStore:
     def faults(self) -> list[Row]:
         with self._lock:
             return copy.deepcopy(self._faults)
+
+    def strict_mode(self) -> bool | None:
+        return self._strict
+
+    def set_strict_mode(self, strict: bool) -> None:
+        with self._lock:
+            self._strict = strict
 
     def update_faults(self, change: Callable[[list[Row]], T]) -> T:
         with self._lock:

@@ -212,6 +212,7 @@ class _CachedSettings:
     version: int
     users_by_token_digest: dict[bytes, Row]
     faults_json: str
+    strict: bool | None
 
 
 class _WriteLock:
@@ -463,12 +464,15 @@ class SQLiteStore:
                 digest: json.loads(data) for digest, data in connection.execute("SELECT token_digest, data FROM users")
             }
             meta = dict(
-                connection.execute("SELECT key, value FROM meta WHERE key IN ('faults', 'settings_generation')")
+                connection.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('faults', 'settings_generation', 'strict')"
+                )
             )
         # Versioned by the generation of the snapshot read, not by the counter:
         # a counter bumped by a write not yet committed then still differs, and
         # the next call reads again.
-        fresh = _CachedSettings(int(meta.get("settings_generation", 0)), users, meta.get("faults", "[]"))
+        strict = None if "strict" not in meta else meta["strict"] == "1"
+        fresh = _CachedSettings(int(meta.get("settings_generation", 0)), users, meta.get("faults", "[]"), strict)
         if not in_settings_write:
             # What a settings write reads may never commit: it is not kept.
             self._cached_settings = fresh
@@ -618,6 +622,16 @@ class SQLiteStore:
 
     def faults(self) -> list[Row]:
         return json.loads(self._settings().faults_json)
+
+    def strict_mode(self) -> bool | None:
+        return self._settings().strict
+
+    def set_strict_mode(self, strict: bool) -> None:
+        # A settings change: every worker's cache drops it at its next request.
+        with self._write(changes_settings=True) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('strict', ?)", ("1" if strict else "0",)
+            )
 
     def update_faults(self, change: Callable[[list[Row]], T]) -> T:
         with self._write(changes_settings=True) as connection:
