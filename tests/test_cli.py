@@ -288,7 +288,7 @@ def test_a_taken_port_is_one_clear_line() -> None:
         )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"omnitron-mock: cannot listen on 127.0.0.1:{port}: address already in use (another process may hold "
+        f"omnitron-mock: cannot listen on 127.0.0.1:{port}: address already in use (another process holds "
         "the port: stop it, or choose another with --port or OMNITRON_MOCK_PORT; 0 takes a free one)"
     )
     assert "Traceback" not in result.stderr

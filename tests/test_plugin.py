@@ -764,3 +764,50 @@ def test_provider_mode_takes_the_user_from_the_environment(
         """
     )
     pytester.runpytest("--omnitron-url", real_omnitron, "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_path_that_can_match_nothing_is_refused(pytester: pytest.Pytester) -> None:
+    """An old-style substring in path= would let assert_not_called pass whatever was sent."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("path", ["bulk_status_update", "order_items/?order=1", "/order_items/"])
+        def test_refused(omnitron, path):
+            with pytest.raises(AssertionError, match="can match no request.*path_contains="):
+                omnitron.assert_not_called(path)
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+
+
+def test_a_refused_login_is_tried_once_for_the_run(pytester: pytest.Pytester, real_omnitron: str) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        @pytest.mark.omnitron_readonly
+        def test_reads(omnitron, n):
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        "--omnitron-url", real_omnitron, "--omnitron-username", "verifier", "--omnitron-password", "wrong"
+    )
+    result.assert_outcomes(errors=4)
+    logins = requests.get(f"{real_omnitron}/_mock/requests", params={"path": "auth/login/"}, timeout=10).json()
+    assert logins["count"] == 1
+
+
+def test_marker_strict_none_follows_the_fixture(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.omnitron(strict=None)
+        def test_default(omnitron):
+            assert omnitron._emulator.strict is False
+        """
+    )
+    run(pytester, mode).assert_outcomes(passed=1)

@@ -3,9 +3,12 @@ container, a shared emulator) over the control API, with the same handle."""
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -162,3 +165,45 @@ def test_settings_cannot_reach_a_remote_emulator_and_say_so(pytester: pytest.Pyt
     result = pytester.runpytest("--omnitron-mock-url", remote_url, "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*omnitron_settings cannot reach a remote emulator: configure it where it runs*"])
+
+
+def test_responses_activate_tests_reach_a_remote_emulator(
+    pytester: pytest.Pytester, remote_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNITRON_MOCK_ADMIN_TOKEN", ADMIN_TOKEN)
+    pytester.makepyfile(
+        test_stubbed="""
+        import requests
+        import responses
+
+        @responses.activate
+        def test_both(omnitron):
+            responses.add(responses.GET, "https://erp.example/orders", json=[])
+            assert requests.get("https://erp.example/orders", timeout=10).json() == []
+            assert requests.get(f"{omnitron.base_url}/active_user/", headers=omnitron.headers, timeout=10).ok
+            omnitron.assert_item(1, id=1)
+        """
+    )
+    pytester.runpytest("--omnitron-mock-url", remote_url, "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_url_that_is_no_emulator_is_named(pytester: pytest.Pytester, tmp_path: Any) -> None:
+    """Something else answering at the URL (here: a plain HTTP file server) is a clear error."""
+    (tmp_path / "_mock").mkdir()
+    (tmp_path / "_mock" / "health").write_text("<html>not an emulator</html>")
+    pytester.makepyfile(test_other="def test_it(omnitron):\n    pass\n")
+    with subprocess.Popen(
+        [sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as server:
+        try:
+            assert server.stdout is not None
+            port = re.search(r"port (\d+)", server.stdout.readline())
+            assert port, "the file server printed no port"
+            result = pytester.runpytest("--omnitron-mock-url", f"http://127.0.0.1:{port.group(1)}")
+        finally:
+            server.terminate()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*GET http://127.0.0.1:*/_mock/health answered 200 with no JSON*omnitron-mock*"])

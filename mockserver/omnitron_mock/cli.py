@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import json
 import os
@@ -48,6 +49,7 @@ DEFAULT_PORT = 8000
 
 
 def _port(text: str) -> int:
+    text = text.strip()
     if not (text.isascii() and text.isdigit() and 0 <= int(text) <= 65535):
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}")
     return int(text)
@@ -275,11 +277,13 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         return listening_socket(host, port)
     except OSError as problem:
-        reason = problem.strerror or str(problem)
-        raise ValueError(
-            f"cannot listen on {host}:{port}: {reason.lower()} (another process may hold the port: "
-            f"stop it, or choose another with --port or {ENV_PREFIX}PORT; 0 takes a free one)"
-        ) from None
+        reason = (problem.strerror or str(problem)).lower()
+        if problem.errno == errno.EADDRINUSE:
+            reason += (
+                f" (another process holds the port: stop it, or choose another with --port or {ENV_PREFIX}PORT;"
+                " 0 takes a free one)"
+            )
+        raise ValueError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def _banner(url: str, app: Flask, settings: Settings, workers: int) -> str:

@@ -282,6 +282,8 @@ class EmulatorHandle(ServiceView):
         contains it. ``json`` matches requests whose JSON body equals it.
         """
         __tracebackhide__ = True
+        if path is not None:
+            _check_exact_path(path)
         found = [
             entry
             for entry in self.requests(method=method, path=path_contains)
@@ -358,6 +360,19 @@ def _same_path(journalled: str, wanted: str) -> bool:
     if wanted.startswith("/"):
         return journalled == wanted
     return any(journalled == prefix + wanted for prefix in _PREFIXES)
+
+
+def _check_exact_path(path: str) -> None:
+    """Refuse a ``path=`` no request can have: an ``assert_not_called`` with it
+    would pass whatever the client sent."""
+    __tracebackhide__ = True
+    whole = path.startswith("/")
+    if "?" in path or "#" in path or not path.endswith("/") or (whole and not path.startswith(_PREFIXES)):
+        raise AssertionError(
+            f"path={path!r} can match no request: path= is the exact path after the prefix, as the client "
+            "appends it to base_url, ending with '/' and without a query (such as 'order_items/1/'); "
+            "for a part of a path use path_contains="
+        )
 
 
 def _described_path(path: str | None, path_contains: str | None) -> str:

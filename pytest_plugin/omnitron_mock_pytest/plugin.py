@@ -150,10 +150,18 @@ def _omnitron_emulators() -> Iterator[dict[tuple[Any, ...], Any]]:
         if running:
             from omnitron_mock_pytest.remote import RemoteOmnitron
 
+            problems = []
             for emulator in running.values():
                 # A real Omnitron is left as it is.
-                if not isinstance(emulator, RemoteOmnitron):
+                if isinstance(emulator, RemoteOmnitron):
+                    continue
+                try:
                     emulator.stop()
+                except Exception as problem:
+                    # Stop the others all the same; the first failure is reported.
+                    problems.append(problem)
+            if problems:
+                raise problems[0]
 
 
 @pytest.fixture
@@ -180,15 +188,33 @@ def omnitron_session(
         key = (omnitron_mode, repr(omnitron_settings), omnitron_credentials, omnitron_inprocess_url, omnitron_mock_url)
     emulator = _omnitron_emulators.get(key)
     if emulator is None:
-        emulator = _omnitron_emulators[key] = _start(
-            pytestconfig,
-            omnitron_mode,
-            omnitron_settings,
-            omnitron_credentials,
-            omnitron_inprocess_url,
-            omnitron_mock_url,
-        )
+        try:
+            emulator = _start(
+                pytestconfig,
+                omnitron_mode,
+                omnitron_settings,
+                omnitron_credentials,
+                omnitron_inprocess_url,
+                omnitron_mock_url,
+            )
+        except Exception as problem:
+            # Kept: the next test gets the same error at once, without another
+            # login (a real Omnitron may lock the account) or another timeout.
+            emulator = _Failed(problem)
+        _omnitron_emulators[key] = emulator
+    if isinstance(emulator, _Failed):
+        raise emulator.problem
     return emulator
+
+
+class _Failed:
+    """An emulator that could not be started, and why."""
+
+    def __init__(self, problem: Exception) -> None:
+        self.problem = problem
+
+    def stop(self) -> None:
+        """Nothing runs."""
 
 
 def _start(
@@ -238,7 +264,7 @@ def omnitron(
     ``omnitron_allow_contract_violations``.
     """
     from omnitron_mock_pytest.remote import RemoteOmnitron
-    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator
+    from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator, RemoteEmulator
 
     marker = request.node.get_closest_marker("omnitron")
     options = dict(marker.kwargs) if marker else {}
@@ -249,13 +275,15 @@ def omnitron(
         return
     handle = omnitron_session.handle()
     handle.reset()
-    handle.set_strict(options.get("strict", omnitron_strict))
+    # strict=None in the marker means "as the omnitron_strict fixture says".
+    marked = options.get("strict")
+    handle.set_strict(bool(omnitron_strict if marked is None else marked))
     if omnitron_seed is not None:
         handle.seed(_resolve(request, omnitron_seed))
     if options.get("seed") is not None:
         handle.seed(_resolve(request, options["seed"]), replace=options.get("replace", False))
     transport = omnitron_session.transport().start() if isinstance(omnitron_session, InProcessEmulator) else None
-    if isinstance(omnitron_session, LiveEmulator):
+    if isinstance(omnitron_session, (LiveEmulator, RemoteEmulator)):
         _let_through_responses(handle.url)
     request.node.stash[_HANDLE] = handle
     try:

@@ -9,6 +9,10 @@ import requests
 from omnitron_mock_pytest.handle import Credentials, EmulatorHandle, ServiceView, check_item
 
 
+class LoginFailed(RuntimeError):
+    """The real Omnitron refused the user given for the run."""
+
+
 class EmulatorOnly(Exception):
     """A call that only the emulator can answer (seeding, the journal, resets);
     the pytest plugin skips a test that makes one, with this message."""
@@ -29,7 +33,7 @@ class RemoteOmnitron(ServiceView):
             f"{self.url}/api/i1/auth/login/", json={"username": username, "password": password}, timeout=30
         )
         if response.status_code != 200:
-            raise EmulatorOnly(f"login to {self.url} failed with {response.status_code}: {response.text[:200]}")
+            raise LoginFailed(f"login to {self.url} failed with {response.status_code}: {response.text[:200]}")
         self.credentials = Credentials(username, password, response.json()["key"])
 
     def _get(self, path: str) -> Any:

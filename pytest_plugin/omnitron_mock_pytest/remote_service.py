@@ -32,7 +32,7 @@ class RemoteService:
         if admin_token:
             self._session.headers[ADMIN_HEADER] = admin_token
 
-    def _call(self, method: str, path: str, *, expected: tuple[int, ...] = (200,), **options: Any) -> Any:
+    def _call(self, method: str, path: str, *, expected: tuple[int, ...] = (200,), **options: Any) -> _JSONChecked:
         try:
             response = self._session.request(method, f"{self.url}/_mock/{path}", timeout=TIMEOUT_SECONDS, **options)
         except requests.RequestException as problem:
@@ -48,10 +48,14 @@ class RemoteService:
             raise RemoteEmulatorError(
                 f"{method} {self.url}/_mock/{path} answered {response.status_code}: {response.text[:300]}"
             )
-        return response
+        return _JSONChecked(response, f"{method} {self.url}/_mock/{path}")
 
     def health(self) -> dict[str, Any]:
-        return self._call("GET", "health").json()
+        """The emulator's health answer; RemoteEmulatorError when ``url`` is no omnitron-mock."""
+        found = self._call("GET", "health").json()
+        if not isinstance(found, dict) or found.get("status") != "ok":
+            raise RemoteEmulatorError(f"{self.url} is not an omnitron-mock emulator: /_mock/health gave {found!r}")
+        return found
 
     # -- state -----------------------------------------------------------------------
 
@@ -114,3 +118,21 @@ class RemoteService:
 
     def clear_journal(self) -> None:
         self._call("DELETE", "requests", expected=(204,))
+
+
+class _JSONChecked:
+    """A control call's answer whose JSON, when it is none, is a clear error."""
+
+    def __init__(self, response: requests.Response, call: str) -> None:
+        self._response = response
+        self._call = call
+        self.status_code = response.status_code
+
+    def json(self) -> Any:
+        try:
+            return self._response.json()
+        except ValueError:
+            raise RemoteEmulatorError(
+                f"{self._call} answered {self.status_code} with no JSON: {self._response.text[:300]!r}; "
+                "is this an omnitron-mock emulator?"
+            ) from None
