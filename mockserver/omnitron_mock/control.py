@@ -154,9 +154,7 @@ def stored_items() -> Response:
     order_text = request.args.get("order")
     order_id = None
     if order_text is not None:
-        if not (0 < len(order_text) <= _MAX_ID_DIGITS and order_text.isascii() and order_text.isdigit()):
-            raise APIError(400, {"detail": "order must be an order id: digits 0-9 only, such as 1."})
-        order_id = int(order_text)
+        order_id = _query_number(order_text, _MAX_ID_DIGITS, "order must be an order id: digits 0-9 only, such as 1.")
     items = emulator().items(order_id)
     return json_response({"count": len(items), "items": items})
 
@@ -213,18 +211,25 @@ def delete_fault(fault_id: str) -> Response:
     return Response(status=204)
 
 
-def _status_code(text: str) -> int:
-    """A ``?status=`` filter: ASCII digits only (``str.isdigit`` takes "²" and
-    other digits ``int`` refuses or reads differently), and few of them."""
-    if not (0 < len(text) <= _MAX_STATUS_DIGITS and text.isascii() and text.isdigit()):
-        raise APIError(400, {"detail": "status must be an HTTP status code: digits 0-9 only, such as 200."})
+def _query_number(text: str, max_digits: int, refusal: str) -> int:
+    """A number in a query filter: ASCII digits only (``str.isdigit`` takes "²"
+    and other digits ``int`` refuses or reads differently), and few of them;
+    400 with ``refusal`` otherwise."""
+    if not (0 < len(text) <= max_digits and text.isascii() and text.isdigit()):
+        raise APIError(400, {"detail": refusal})
     return int(text)
 
 
 @blueprint.get("/requests")
 def list_requests() -> Response:
     status_text = request.args.get("status")
-    status = None if status_text is None else _status_code(status_text)
+    status = (
+        None
+        if status_text is None
+        else _query_number(
+            status_text, _MAX_STATUS_DIGITS, "status must be an HTTP status code: digits 0-9 only, such as 200."
+        )
+    )
     entries = emulator().journal(method=request.args.get("method"), path=request.args.get("path"), status=status)
     return json_response({"count": len(entries), "requests": entries})
 

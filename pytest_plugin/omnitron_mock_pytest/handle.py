@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from omnitron_mock.app import emulator_of
+from omnitron_mock.endpoints import PREFIXES
 from omnitron_mock.seed import SeedError, read_seed_file
 from omnitron_mock.service import Emulator
 
@@ -351,7 +352,8 @@ class EmulatorHandle(ServiceView):
         return "journal: " + ", ".join(f"{e.method} {e.path} -> {e.status}" for e in entries)
 
 
-_PREFIXES = ("/api/i1/", "/api/v1/")
+# The emulated prefixes as journalled paths start: "/api/i1/", "/api/v1/".
+_PREFIXES = tuple(f"{prefix}/" for prefix in PREFIXES)
 
 
 def _same_path(journalled: str, wanted: str) -> bool:

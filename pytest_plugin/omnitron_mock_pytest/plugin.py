@@ -191,6 +191,7 @@ def omnitron_session(
         try:
             emulator = _start(
                 pytestconfig,
+                url,
                 omnitron_mode,
                 omnitron_settings,
                 omnitron_credentials,
@@ -219,6 +220,7 @@ class _Failed:
 
 def _start(
     pytestconfig: pytest.Config,
+    url: str | None,
     mode: str,
     settings: Settings,
     credentials: Credentials,
@@ -228,7 +230,6 @@ def _start(
     from omnitron_mock_pytest.remote import RemoteOmnitron
     from omnitron_mock_pytest.sessions import InProcessEmulator, LiveEmulator, RemoteEmulator
 
-    url = pytestconfig.getoption("omnitron_url")
     if url:
         username = pytestconfig.getoption("omnitron_username") or os.environ.get(REAL_USERNAME_VARIABLE, "")
         password = pytestconfig.getoption("omnitron_password") or os.environ.get(REAL_PASSWORD_VARIABLE, "")
