@@ -15,8 +15,13 @@ COPY pyproject.toml README.md CHANGELOG.md LICENSE ./
 COPY contracts ./contracts
 COPY mockserver ./mockserver
 COPY pytest_plugin ./pytest_plugin
+# The server alone: the package without its dependencies, then those of them that
+# pyproject.toml does not list as the test kit's (pytest, responses, requests:
+# integrators run the plugin where their tests run, not in this image).
 RUN python3 -m venv /opt/omnitron-mock \
-    && /opt/omnitron-mock/bin/pip install --no-cache-dir . \
+    && python3 -c 'import re, tomllib; project = tomllib.load(open("pyproject.toml", "rb")); kit = set(project["tool"]["omnitron-mock"]["test-kit-dependencies"]); print("\n".join(d for d in project["project"]["dependencies"] if re.match(r"[A-Za-z0-9._-]+", d)[0].lower() not in kit))' > server-requirements.txt \
+    && /opt/omnitron-mock/bin/pip install --no-cache-dir --no-deps . \
+    && /opt/omnitron-mock/bin/pip install --no-cache-dir -r server-requirements.txt \
     && groupadd --system --gid 10001 omnitron \
     && useradd --system --uid 10001 --gid omnitron --home-dir /data --shell /usr/sbin/nologin omnitron \
     && mkdir -p /data \

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,57 @@ def test_docker_smoke() -> None:
     print(result.stdout[-5000:])
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     assert "all checks passed" in result.stdout
+
+
+def _server_requirements() -> list[str]:
+    """Runs the Dockerfile's own command that lists what the image installs beside the package."""
+    line = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if "python3 -c '" in line)
+    program = line.split("python3 -c '", 1)[1].rsplit("' >", 1)[0]
+    result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def _name(requirement: str) -> str:
+    return requirement.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower()
+
+
+def test_the_image_installs_every_dependency_but_the_test_kit() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    dependencies = {_name(requirement) for requirement in project["project"]["dependencies"]}
+    kit = set(project["tool"]["omnitron-mock"]["test-kit-dependencies"])
+    assert kit <= dependencies, f"test-kit-dependencies names what is no dependency: {kit - dependencies}"
+    installed = {_name(requirement) for requirement in _server_requirements()}
+    assert installed == dependencies - kit
+
+
+BLOCK_TEST_KIT = """
+import importlib.abc, sys
+class TestKitBlocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {KIT}:
+            raise ImportError(f"{name} is the test kit's, absent from the image")
+sys.meta_path.insert(0, TestKitBlocked())
+"""
+
+
+def test_the_server_runs_without_the_test_kit() -> None:
+    """What the image leaves out is never imported by the server: every module loads and serves with it blocked."""
+    kit = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["omnitron-mock"]["test-kit-dependencies"]
+    program = BLOCK_TEST_KIT.replace("{KIT}", repr({*kit, "_pytest"})) + (
+        "import pkgutil, importlib, omnitron_mock\n"
+        "for module in pkgutil.walk_packages(omnitron_mock.__path__, 'omnitron_mock.'):\n"
+        "    if not module.name.endswith('__main__'): importlib.import_module(module.name)\n"
+        "from omnitron_mock.app import create_app\n"
+        "client = create_app().test_client()\n"
+        "from omnitron_mock.config import DEV_USERNAME, DEV_PASSWORD\n"
+        "login = client.post('/api/i1/auth/login/', json={'username': DEV_USERNAME, 'password': DEV_PASSWORD})\n"
+        "bulk = client.patch('/api/i1/order_items/bulk_status_update/',\n"
+        "                    json={'orderitem_set': [{'id': 2, 'status': '500'}]},\n"
+        "                    headers={'Authorization': 'Token ' + login.json['key']})\n"
+        "print(login.status_code, bulk.status_code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT / "mockserver", capture_output=True, text=True, timeout=120
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "200 200"), result.stderr
