@@ -155,8 +155,10 @@ def apply_bulk(tx: StoreTransaction, requests: list[ItemRequest], rules: Rules) 
             errors.append(request.error_entry([ONE_ORDER]))
     if errors:
         return BulkOutcome(errors=errors)
-    # Without errors every item has its id.
-    return BulkOutcome(updated=tx.update_items([(cast(int, r.item_id), r.changes) for r in requests]))
+    # Without errors every item has its id, and all belong to one order.
+    updated = tx.update_items([(cast(int, r.item_id), r.changes) for r in requests])
+    tx.touch_order(current[cast(int, requests[0].item_id)]["order"])
+    return BulkOutcome(updated=updated)
 
 
 def _check_against_state(requests: list[ItemRequest], current: dict[int, Row], rules: Rules) -> None:

@@ -180,3 +180,33 @@ def render_datetime(moment: datetime) -> str:
     """DRF's output: UTC with ``Z``, fraction only when it is not zero."""
     rendered = moment.astimezone(UTC).isoformat()
     return rendered.removesuffix("+00:00") + "Z"
+
+
+INVALID_BOOLEAN = "Must be a valid boolean."
+# DRF BooleanField's accepted spellings (1.0 and 0.0 hash as 1 and 0).
+_TRUE_VALUES = frozenset({"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1})
+_FALSE_VALUES = frozenset(
+    {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0}
+)
+
+
+def boolean(value: object) -> bool:
+    """DRF BooleanField: true and false, and the strings and numbers it reads as them."""
+    if value is None:
+        raise Invalid(NULL)
+    # A list or an object cannot be looked up (unhashable): not a boolean either.
+    if isinstance(value, (bool, int, float, str)):
+        if value in _TRUE_VALUES:
+            return True
+        if value in _FALSE_VALUES:
+            return False
+    raise Invalid(INVALID_BOOLEAN)
+
+
+def dictionary(value: object) -> dict:
+    """DRF DictField: a JSON object."""
+    if value is None:
+        raise Invalid(NULL)
+    if not isinstance(value, dict):
+        raise Invalid(f'Expected a dictionary of items but got type "{type(value).__name__}".')
+    return value

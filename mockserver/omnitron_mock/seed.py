@@ -25,6 +25,21 @@ from omnitron_mock.store.base import Row, SeedData
 DEFAULT_STATUS: str = load_data("status-transitions")["seed_default"]
 DEFAULT_DATE_PLACED = "2021-07-13T09:00:00Z"
 
+# Places an address is made of, as Omnitron nests them: (pk, name) pairs, the
+# country with its code too. The default address is one in Istanbul.
+_TURKEY = {"pk": 1, "name": "Türkiye", "code": "tr"}
+_PLACES: tuple[tuple[tuple[int, str], tuple[int, str], tuple[int, str]], ...] = (
+    ((34, "İstanbul"), (425, "Kadıköy"), (4021, "Caferağa")),
+    ((34, "İstanbul"), (416, "Beşiktaş"), (3871, "Sinanpaşa")),
+    ((6, "Ankara"), (68, "Çankaya"), (702, "Kızılay")),
+    ((35, "İzmir"), (480, "Konak"), (5210, "Alsancak")),
+    ((16, "Bursa"), (197, "Nilüfer"), (2105, "Görükle")),
+    ((7, "Antalya"), (88, "Muratpaşa"), (930, "Lara")),
+)
+_FIRST_NAMES = ("Ayşe", "Mehmet", "Zeynep", "Mustafa", "Elif", "Ahmet", "Fatma", "Emre", "Deniz", "Can")
+_LAST_NAMES = ("Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk", "Arslan", "Doğan")
+_STREETS = ("Bahariye Cad.", "Atatürk Bulvarı", "Cumhuriyet Cad.", "İstiklal Sok.", "Gazi Mustafa Kemal Cad.")
+
 ITEM_DEFAULTS: dict[str, Any] = {
     "status": DEFAULT_STATUS,
     "price_currency": "try",
@@ -84,6 +99,76 @@ DEFAULT_SEED_DOCUMENT: dict[str, Any] = {
 }
 
 
+def default_customer(order_id: int, variant: int = 0) -> Row:
+    """The customer of an order seeded without one (``variant`` picks the name)."""
+    first = _FIRST_NAMES[variant % len(_FIRST_NAMES)]
+    last = _LAST_NAMES[variant // len(_FIRST_NAMES) % len(_LAST_NAMES)]
+    return {
+        "pk": order_id,
+        "email": f"customer{order_id}@example.com",
+        "first_name": first,
+        "last_name": last,
+        "phone_number": f"0555{order_id % 10_000_000:07d}",
+    }
+
+
+def default_address(pk: int, customer: Row, variant: int = 0) -> Row:
+    """An address of ``customer`` (``variant`` picks the place and street)."""
+    (city_pk, city), (township_pk, township), (district_pk, district) = _PLACES[variant % len(_PLACES)]
+    return {
+        "pk": pk,
+        "email": customer["email"],
+        "phone_number": customer["phone_number"],
+        "first_name": customer["first_name"],
+        "last_name": customer["last_name"],
+        "country": dict(_TURKEY),
+        "city": {"pk": city_pk, "name": city},
+        "township": {"pk": township_pk, "name": township},
+        "district": {"pk": district_pk, "name": district},
+        "line": f"{_STREETS[variant % len(_STREETS)]} No: {variant % 120 + 1}",
+        "postcode": f"{city_pk:02d}{variant % 1000:03d}",
+        "title": "Home",
+        "company_name": None,
+        "tax_office": None,
+        "tax_no": None,
+        "identity_number": None,
+        "e_bill_taxpayer": False,
+    }
+
+
+def order_defaults(order_id: int, date_placed: str) -> Row:
+    """What an order seeded with nothing but its id holds beside it."""
+    customer = default_customer(order_id)
+    address = default_address(order_id, customer)
+    return {
+        "number": f"{order_id:010d}",
+        "channel": 1,
+        "status": DEFAULT_STATUS,
+        "customer": customer,
+        "shipping_address": address,
+        "billing_address": address,
+        "currency": "try",
+        "shipping_amount": "0.00",
+        "shipping_tax_rate": "18.00",
+        "extra_field": {},
+        "payment_option": 1,
+        "payment_option_slug": "credit-card",
+        "bin_number": None,
+        "installment": None,
+        "installment_count": 1,
+        "delivery_type": "standard",
+        "installment_interest_amount": "0.00",
+        "cargo_company": None,
+        "invoice_number": None,
+        "invoice_date": None,
+        "e_archive_url": None,
+        "refund_amount": "0.00",
+        "discount_refund_amount": "0.00",
+        "is_send": False,
+        "modified_date": date_placed,
+    }
+
+
 class SeedError(ValueError):
     """A seed document that cannot be loaded; ``errors`` are (path, message) pairs."""
 
@@ -115,7 +200,7 @@ def build_seed(document: object, contracts: Contracts | None = None) -> SeedData
         for item_index, raw_item in enumerate(raw_order.get("items", [])):
             with _reported(errors, f"$.orders[{order_index}].items[{item_index}].invoice_date"):
                 order_items.append(_item(raw_item, raw_order["id"]))
-        with _reported(errors, f"$.orders[{order_index}].date_placed"):
+        if _dates_on_calendar(errors, f"$.orders[{order_index}]", raw_order, ("date_placed", "modified_date")):
             orders.append(_order(raw_order, order_items))
         items.extend(order_items)
     _check_unique(errors, "orders", [order.pk for order in orders], "id")
@@ -132,6 +217,16 @@ def _reported(errors: list[tuple[str, str]], path: str) -> Iterator[None]:
         yield
     except Invalid as invalid:
         errors.extend((path, message) for message in invalid.messages)
+
+
+def _dates_on_calendar(errors: list[tuple[str, str]], path: str, raw: dict[str, Any], names: tuple[str, ...]) -> bool:
+    """Whether every date among ``names`` in ``raw`` exists; reports those that do not."""
+    before = len(errors)
+    for name in names:
+        if name in raw:
+            with _reported(errors, f"{path}.{name}"):
+                iso_datetime(raw[name])
+    return len(errors) == before
 
 
 def _check_unique(errors: list[tuple[str, str]], where: str, values: list[object], key: str) -> None:
@@ -176,23 +271,19 @@ def _item(raw: dict[str, Any], order_id: int) -> ItemRecord:
 
 
 def _order(raw: dict[str, Any], items: list[ItemRecord]) -> OrderRecord:
-    shipping = raw.get("shipping_amount", "0.00")
-    amount = sum((Decimal(item.price) for item in items), Decimal(shipping))
-    return OrderRecord(
-        pk=raw["id"],
-        number=raw.get("number", f"{raw['id']:010d}"),
-        channel=raw.get("channel", 1),
-        status=raw.get("status", DEFAULT_STATUS),
-        date_placed=render_datetime(iso_datetime(raw.get("date_placed", DEFAULT_DATE_PLACED))),
-        currency=raw.get("currency", "try"),
-        amount=f"{amount:.2f}",
-        shipping_amount=shipping,
-        cargo_company=raw.get("cargo_company"),
-        invoice_number=None,
-        invoice_date=None,
-        e_archive_url=None,
-        is_send=raw.get("is_send", False),
-    )
+    date_placed = render_datetime(iso_datetime(raw.get("date_placed", DEFAULT_DATE_PLACED)))
+    defaults = order_defaults(raw["id"], date_placed)
+    values = {**defaults, **{name: copy.deepcopy(value) for name, value in raw.items() if name in defaults}}
+    # Nested objects are merged: a seed names only what its test cares about.
+    values["customer"] = {**defaults["customer"], **raw.get("customer", {})}
+    shipping = {**defaults["shipping_address"], **raw.get("shipping_address", {})}
+    values["shipping_address"] = shipping
+    # An order seeded with one address is billed there too.
+    values["billing_address"] = {**shipping, **raw["billing_address"]} if "billing_address" in raw else shipping
+    if "modified_date" in raw:
+        values["modified_date"] = render_datetime(iso_datetime(raw["modified_date"]))
+    amount = sum((Decimal(item.price) for item in items), Decimal(values["shipping_amount"]))
+    return OrderRecord(pk=raw["id"], date_placed=date_placed, amount=f"{amount:.2f}", **values)
 
 
 def read_seed_file(path: str | Path) -> Any:
@@ -227,7 +318,8 @@ def startup_seed(
 
 
 def generate_seed_document(orders: int, items_per_order: int, first_order: int = 1) -> dict[str, Any]:
-    """``orders`` x ``items_per_order`` synthetic orders, ids counting up from 1."""
+    """``orders`` x ``items_per_order`` synthetic orders, ids counting up from 1,
+    each with its own customer and address (names and places taken in turn)."""
     if orders < 0 or items_per_order < 0:
         raise ValueError("orders and items per order must not be negative")
     document_orders = []
@@ -237,5 +329,13 @@ def generate_seed_document(orders: int, items_per_order: int, first_order: int =
         for _ in range(items_per_order):
             item_id += 1
             order_items.append({"id": item_id, "price": f"{(item_id % 500) + 1}.00"})
-        document_orders.append({"id": order_id, "items": order_items})
+        customer = default_customer(order_id, variant=order_id * 7)
+        document_orders.append(
+            {
+                "id": order_id,
+                "customer": customer,
+                "shipping_address": default_address(order_id, customer, variant=order_id),
+                "items": order_items,
+            }
+        )
     return {"orders": document_orders}

@@ -25,8 +25,22 @@ ENDPOINTS: dict[str, Endpoint] = {
         {"PATCH": order_items.bulk_status_update},
         request_contract="bulk-status-update-request",
     ),
-    "order_items/<item_id>/": Endpoint("Order Item Detail", {"GET": order_items.order_item_detail}),
+    "order_items/<item_id>/create_mapping/": Endpoint(
+        "Order Item Create Mapping",
+        {"POST": order_items.create_mapping},
+        request_contract="create-mapping-request",
+    ),
+    "order_items/<item_id>/": Endpoint(
+        "Order Item Detail",
+        {"GET": order_items.order_item_detail, "PATCH": order_items.order_item_update},
+        request_contract="order-item-update-request",
+    ),
     "order_items/": Endpoint("Order Item List", {"GET": order_items.order_item_list}),
-    "orders/<order_id>/": Endpoint("Order Detail", {"GET": orders.order_detail}),
+    "orders/<order_id>/": Endpoint(
+        "Order Detail",
+        {"GET": orders.order_detail, "PATCH": orders.order_update},
+        request_contract="order-update-request",
+    ),
+    "orders/": Endpoint("Order List", {"GET": orders.order_list}),
     "order_number/<number>/": Endpoint("Order Number Detail", {"GET": orders.order_by_number}),
 }

@@ -1,14 +1,16 @@
-"""Order items: the bulk status update, one item, the item list."""
+"""Order items: the bulk status update, one item (read, update, map), the item list."""
 
 from __future__ import annotations
 
-from omnitron_mock import errors
+from omnitron_mock import errors, mapping
 from omnitron_mock.bulk import BulkOutcome, apply_bulk, parse_bulk
 from omnitron_mock.endpoint import field_errors
-from omnitron_mock.endpoints.paging import int_param, page_url
+from omnitron_mock.endpoints.paging import int_param, paged_reply
 from omnitron_mock.endpoints.path_ids import path_id
 from omnitron_mock.errors import FieldErrors
 from omnitron_mock.exchange import Call, Reply, json_reply
+from omnitron_mock.item_update import apply_item_update, parse_item_update
+from omnitron_mock.mapping import parse_mapping
 from omnitron_mock.store.base import Row
 
 
@@ -37,35 +39,35 @@ def order_item_detail(call: Call, _user: Row, item_id: str) -> Reply:
 
 
 def order_item_list(call: Call, _user: Row) -> Reply:
-    state = call.state
     try:
         order_id = int_param(call, "order")
     except ValueError:
         raise field_errors({"order": ["Enter a number."]}) from None
-    try:
-        page = int_param(call, "page")
-    except ValueError:
-        page = 0
-    if page is not None and page < 1:
-        raise errors.detail(404, "Invalid page.")
-    page = page or 1
-    try:
-        requested_size = int_param(call, "page_size")
-    except ValueError:
-        requested_size = None
-    # DRF's pagination falls back to the default size on a bad page_size.
-    page_size = min(
-        requested_size if requested_size and requested_size > 0 else state.settings.page_size, state.settings.max_items
+    store = call.state.store
+    return paged_reply(
+        call, call.state.settings.page_size, lambda offset, limit: store.list_items(order_id, offset, limit)
     )
-    count, items = state.store.list_items(order_id, (page - 1) * page_size, page_size)
-    last_page = max(1, -(-count // page_size))
-    if page > last_page:
-        raise errors.detail(404, "Invalid page.")
-    return json_reply(
-        {
-            "count": count,
-            "next": page_url(call, page + 1) if page < last_page else None,
-            "previous": page_url(call, page - 1) if page > 1 else None,
-            "results": items,
-        }
-    )
+
+
+def order_item_update(call: Call, _user: Row, item_id: str) -> Reply:
+    rules = call.state.current_rules()
+    try:
+        changes = parse_item_update(call.json(), rules)
+        item = apply_item_update(call.transaction(), path_id(item_id), changes, rules)
+    except FieldErrors as invalid:
+        raise field_errors(invalid.errors) from None
+    if item is None:
+        raise errors.not_found()
+    return json_reply(item)
+
+
+def create_mapping(call: Call, _user: Row, item_id: str) -> Reply:
+    identifier = path_id(item_id)
+    try:
+        request = parse_mapping(call.json())
+        outcome = mapping.create_mapping(call.transaction(), identifier, request)
+    except FieldErrors as invalid:
+        raise field_errors(invalid.errors) from None
+    if outcome is None:
+        raise errors.not_found()
+    return json_reply(mapping.wire_mapping(outcome.mapping), status=201 if outcome.created else 200)

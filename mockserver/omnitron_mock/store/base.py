@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from omnitron_mock.clock import instant_key
 from omnitron_mock.records import ItemRecord, OrderRecord, Row
 
 T = TypeVar("T")
@@ -105,6 +106,81 @@ def numbered_users(users: Iterable[Row], next_pk: int, stored_pk: Callable[[str]
         yield user
 
 
+# What an order list may be sorted by: the query's value, the order's field, descending.
+ORDER_SORTS: dict[str, tuple[str, bool]] = {
+    "id": ("pk", False),
+    "-id": ("pk", True),
+    "date_placed": ("date_placed", False),
+    "-date_placed": ("date_placed", True),
+    "modified_date": ("modified_date", False),
+    "-modified_date": ("modified_date", True),
+}
+_COMPARISONS: dict[str, Callable[[str, str], bool]] = {
+    "gte": lambda stored, bound: stored >= bound,
+    "gt": lambda stored, bound: stored > bound,
+    "lte": lambda stored, bound: stored <= bound,
+    "lt": lambda stored, bound: stored < bound,
+}
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """The filters and the sort of an order list; None filters nothing.
+
+    ``modified`` holds (comparison, stamp) pairs, a comparison being one of
+    ``gte``, ``gt``, ``lte``, ``lt``; ``sort`` a key of :data:`ORDER_SORTS`.
+    """
+
+    is_send: bool | None = None
+    status: str | None = None
+    cancel_status: str | None = None
+    number: str | None = None
+    pks: frozenset[int] | None = None
+    modified: tuple[tuple[str, str], ...] = ()
+    sort: str = "id"
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """What ordering and the date filters read of an order."""
+
+    pk: int
+    date_placed: str
+    modified_date: str
+
+
+def page_of_orders(candidates: Iterable[OrderKey], query: OrderQuery, offset: int, limit: int) -> tuple[int, list[int]]:
+    """(how many of ``candidates`` pass the query's date filters, the pks of
+    one page of them in the query's order; ties by ascending pk)."""
+    bounds = [(_COMPARISONS[name], instant_key(stamp)) for name, stamp in query.modified]
+    kept = [key for key in candidates if all(passes(instant_key(key.modified_date), bound) for passes, bound in bounds)]
+    field_name, descending = ORDER_SORTS.get(query.sort, ORDER_SORTS["id"])
+    if field_name == "pk":
+        kept.sort(key=lambda key: key.pk, reverse=descending)
+    else:
+        # Two stable sorts: ties keep ascending pks whichever way the dates run.
+        kept.sort(key=lambda key: key.pk)
+        kept.sort(key=lambda key: instant_key(getattr(key, field_name)), reverse=descending)
+    return len(kept), [key.pk for key in kept[offset : offset + limit]]
+
+
+# The content type Omnitron's mappings name their object by (the order item
+# model's id there is not public: a fixed number, documented as a choice).
+ORDER_ITEM_CONTENT_TYPE = 38
+
+
+def mapping_row(pk: int, item_id: int, code: str, update_stock: bool) -> Row:
+    """A stored mapping: the create_mapping answer plus ``update_stock``."""
+    return {
+        "pk": pk,
+        "content_type": ORDER_ITEM_CONTENT_TYPE,
+        "object_id": item_id,
+        "integration_type": "external_company",
+        "code": code,
+        "update_stock": update_stock,
+    }
+
+
 class StoreTransaction(Protocol):
     """Reads and writes inside one exclusive transaction."""
 
@@ -116,6 +192,31 @@ class StoreTransaction(Protocol):
     def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
         """Apply field changes to existing items; return each updated item
         as JSON text in wire form, in the order of ``changes``."""
+        ...
+
+    def get_item(self, item_id: int) -> Row | None:
+        """One whole item in wire form, as this transaction sees it."""
+        ...
+
+    def get_order(self, order_id: int) -> Row | None:
+        """:meth:`Store.get_order`, as this transaction sees it."""
+        ...
+
+    def update_order(self, order_id: int, changes: Row) -> None:
+        """Apply field changes to an existing order."""
+        ...
+
+    def touch_order(self, order_id: int) -> None:
+        """Move an existing order's ``modified_date`` on (:func:`~omnitron_mock.clock.moved_on`):
+        it or one of its items changed."""
+        ...
+
+    def mapping_of(self, item_id: int) -> Row | None:
+        """The ERP mapping of an item, when it has one."""
+        ...
+
+    def add_mapping(self, item_id: int, code: str, update_stock: bool) -> Row:
+        """Map an existing, unmapped item to an ERP code; the mapping, numbered."""
         ...
 
     def append_request(self, entry: Row) -> None:
@@ -147,6 +248,15 @@ class Store(Protocol):
         """(total count, one page of items by ascending id), optionally of one order."""
         ...
 
+    def list_orders(self, query: OrderQuery, offset: int, limit: int) -> tuple[int, list[Row]]:
+        """(how many orders pass ``query``, one page of them as :meth:`get_order` gives them)."""
+        ...
+
+    def mappings(self, item_id: int | None = None) -> list[Row]:
+        """ERP mappings by ascending pk (of one item when given), each with its
+        ``update_stock``: whether it released the item's stock reservation."""
+        ...
+
     def users(self) -> list[Row]:
         """Every user, by username."""
         ...
@@ -164,11 +274,11 @@ class Store(Protocol):
         ...
 
     def reset(self) -> None:
-        """Restore the seed given to :meth:`initialize`; empty the journal."""
+        """Restore the seed given to :meth:`initialize`; empty the journal and the mappings."""
         ...
 
     def load(self, seed: SeedData, replace: bool) -> None:
-        """Load rows in one step. ``replace`` empties orders and items first,
+        """Load rows in one step. ``replace`` empties orders, items and mappings first,
         and users too when ``seed`` brings users of its own. Users without a
         ``pk`` get the next free one (or keep theirs when they replace a user)."""
         ...

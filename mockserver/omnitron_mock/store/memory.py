@@ -8,20 +8,26 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace as replaced
 from operator import attrgetter, itemgetter
 from typing import cast
 
+from omnitron_mock.clock import moved_on
 from omnitron_mock.jsonio import dumps
 from omnitron_mock.records import ItemRecord, OrderRecord
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ITEM_STATE_FIELDS,
+    OrderKey,
+    OrderQuery,
     Row,
     SeedData,
     T,
     forget_verdicts,
     journal_entry_size,
+    mapping_row,
     numbered_users,
+    page_of_orders,
     token_digest,
     user_holding_token,
 )
@@ -36,6 +42,8 @@ class _MemoryTransaction:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self.pending: dict[int, Row] = {}
+        self.pending_orders: dict[int, OrderRecord] = {}
+        self.pending_mappings: dict[int, Row] = {}
         self.pending_requests: list[Row] = []
 
     def append_request(self, entry: Row) -> None:
@@ -60,6 +68,34 @@ class _MemoryTransaction:
             updated.append(dumps(item))
         return updated
 
+    def get_item(self, item_id: int) -> Row | None:
+        pending = self.pending.get(item_id)
+        return dict(pending) if pending is not None else self._store._item(item_id)
+
+    def _order(self, order_id: int) -> OrderRecord | None:
+        return self.pending_orders.get(order_id) or self._store._orders.get(order_id)
+
+    def get_order(self, order_id: int) -> Row | None:
+        order = self._order(order_id)
+        return None if order is None else self._store._order_wire(order)
+
+    def update_order(self, order_id: int, changes: Row) -> None:
+        # Records are never changed in place (a reset points back at them).
+        self.pending_orders[order_id] = replaced(cast(OrderRecord, self._order(order_id)), **changes)
+
+    def touch_order(self, order_id: int) -> None:
+        order = cast(OrderRecord, self._order(order_id))
+        self.update_order(order_id, {"modified_date": moved_on(order.modified_date)})
+
+    def mapping_of(self, item_id: int) -> Row | None:
+        found = self.pending_mappings.get(item_id) or self._store._mappings.get(item_id)
+        return None if found is None else dict(found)
+
+    def add_mapping(self, item_id: int, code: str, update_stock: bool) -> Row:
+        pk = self._store._next_mapping_pk + len(self.pending_mappings)
+        self.pending_mappings[item_id] = mapping_row(pk, item_id, code, update_stock)
+        return dict(self.pending_mappings[item_id])
+
 
 class MemoryStore:
     """Keeps everything in process memory; one lock serialises writers.
@@ -78,6 +114,9 @@ class MemoryStore:
         self._orders: dict[int, OrderRecord] = {}
         self._items: dict[int, ItemRecord | Row] = {}
         self._order_item_ids: dict[int, list[int]] = {}
+        # By item id: an item has at most one mapping.
+        self._mappings: dict[int, Row] = {}
+        self._next_mapping_pk = 1
         self._journal: deque[Row] = deque()
         self._journal_sizes: deque[int] = deque()
         self._journal_size = 0
@@ -108,6 +147,9 @@ class MemoryStore:
             yield transaction
             # Reached only without an exception: an aborted transaction writes nothing.
             self._items.update(transaction.pending)
+            self._orders.update(transaction.pending_orders)
+            self._mappings.update(transaction.pending_mappings)
+            self._next_mapping_pk += len(transaction.pending_mappings)
             for entry in transaction.pending_requests:
                 self.append_request(entry)
 
@@ -121,12 +163,44 @@ class MemoryStore:
         with self._lock:
             return self._item(item_id)
 
+    def _order_wire(self, order: OrderRecord) -> Row:
+        return {**order.to_wire(), "orderitem_set": list(self._order_item_ids.get(order.pk, []))}
+
     def get_order(self, order_id: int) -> Row | None:
         with self._lock:
             order = self._orders.get(order_id)
-            if order is None:
-                return None
-            return {**order.to_wire(), "orderitem_set": list(self._order_item_ids.get(order_id, []))}
+            return None if order is None else self._order_wire(order)
+
+    def list_orders(self, query: OrderQuery, offset: int, limit: int) -> tuple[int, list[Row]]:
+        with self._lock:
+            orders: Iterable[OrderRecord] = (
+                self._orders.values()
+                if query.pks is None
+                else (self._orders[pk] for pk in query.pks if pk in self._orders)
+            )
+            keys = (
+                OrderKey(order.pk, order.date_placed, order.modified_date)
+                for order in orders
+                if (query.is_send is None or order.is_send is query.is_send)
+                and (query.status is None or order.status == query.status)
+                and (query.number is None or order.number == query.number)
+                and (query.cancel_status is None or self._has_cancel_status(order.pk, query.cancel_status))
+            )
+            count, pks = page_of_orders(keys, query, offset, limit)
+            return count, [self._order_wire(self._orders[pk]) for pk in pks]
+
+    def _has_cancel_status(self, order_id: int, cancel_status: str) -> bool:
+        for item_id in self._order_item_ids.get(order_id, ()):
+            item = self._items[item_id]
+            stored = item.cancel_status if isinstance(item, ItemRecord) else item["cancel_status"]
+            if stored == cancel_status:
+                return True
+        return False
+
+    def mappings(self, item_id: int | None = None) -> list[Row]:
+        with self._lock:
+            found = self._mappings.values() if item_id is None else [m for m in [self._mappings.get(item_id)] if m]
+            return sorted((dict(mapping) for mapping in found), key=lambda mapping: mapping["pk"])
 
     def get_order_by_number(self, number: str) -> Row | None:
         with self._lock:
@@ -163,6 +237,8 @@ class MemoryStore:
                 self._orders.clear()
                 self._items.clear()
                 self._order_item_ids.clear()
+                self._mappings.clear()
+                self._next_mapping_pk = 1
                 if seed.users:
                     self._users.clear()
                     self._tokens.clear()

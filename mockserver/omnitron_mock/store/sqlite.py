@@ -27,14 +27,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from omnitron_mock.records import ItemRecord, OrderRecord
+from omnitron_mock.clock import moved_on
+from omnitron_mock.records import ItemRecord, OrderRecord, upgraded_order
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
+    OrderKey,
+    OrderQuery,
     Row,
     SeedData,
     T,
     forget_verdicts,
+    mapping_row,
     numbered_users,
+    page_of_orders,
     token_digest,
     user_holding_token,
 )
@@ -50,7 +55,12 @@ CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, order_id INTEGER NOT N
 CREATE INDEX IF NOT EXISTS items_by_order ON items (order_id, id);
 CREATE INDEX IF NOT EXISTS orders_by_number ON orders (json_extract(data, '$.number'), pk);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mappings (pk INTEGER PRIMARY KEY, item_id INTEGER NOT NULL UNIQUE, data TEXT NOT NULL);
 """
+# Orders stored before they held their customer, addresses and modified_date
+# are rewritten once, on open; this meta key records that it happened.
+_ORDER_LAYOUT_KEY = "order_layout"
+_ORDER_LAYOUT = "2"
 _BUSY_TIMEOUT_MS = 30_000
 # Module-level so that bench/sqlite_sync.py can compare it with OFF.
 _SYNCHRONOUS = "NORMAL"
@@ -106,10 +116,12 @@ _BOUND_AS_THEY_ARE = frozenset({str, type(None)})
 
 
 @lru_cache(maxsize=256)
-def _set_fields(names: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, tuple[bool, ...] | None]:
-    """The UPDATE that sets the fields ``names`` of one item to values of
-    ``types`` (its parameters: the values, then the item's id), and which of
-    the values go in as JSON text (None: none).
+def _set_fields(
+    names: tuple[str, ...], types: tuple[type, ...], table: str = "items", key: str = "id"
+) -> tuple[str, tuple[bool, ...] | None]:
+    """The UPDATE that sets the fields ``names`` of one row of ``table`` (an
+    item unless told) to values of ``types`` (its parameters: the values, then
+    the row's ``key``), and which of the values go in as JSON text (None: none).
 
     json_set, not json_patch: a merge patch (RFC 7396) deletes a field whose
     new value is null and merges an object into the old one, where the memory
@@ -118,7 +130,7 @@ def _set_fields(names: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, t
     # A quoted label keeps a name holding a dot one field; quotes are doubled in SQL text.
     paths = ["'$.\"{}\"'".format(name.replace("'", "''")) for name in names]
     pairs = "".join(f", {path}, {'json(?)' if as_json else '?'}" for path, as_json in zip(paths, encoded, strict=True))
-    return f"UPDATE items SET data = json_set(data{pairs}) WHERE id = ?", encoded if any(encoded) else None
+    return f"UPDATE {table} SET data = json_set(data{pairs}) WHERE {key} = ?", encoded if any(encoded) else None
 
 
 def _shape(change: tuple[int, Row]) -> tuple[tuple[str, ...], tuple[type, ...]]:
@@ -189,6 +201,37 @@ class _SQLiteTransaction:
             self._connection.executemany(statement, rows)
         texts = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", (i for i, _ in changes)))
         return [texts[item_id] for item_id, _ in changes]
+
+    def get_item(self, item_id: int) -> Row | None:
+        return self._store._get_item(self._connection, item_id)
+
+    def get_order(self, order_id: int) -> Row | None:
+        return self._store._get_order(self._connection, order_id)
+
+    def update_order(self, order_id: int, changes: Row) -> None:
+        statement, encoded = _set_fields(*_shape((order_id, changes)), table="orders", key="pk")
+        values = changes.values() if encoded is None else _encode(changes.values(), encoded)
+        self._connection.execute(statement, (*values, order_id))
+
+    def touch_order(self, order_id: int) -> None:
+        found = self._connection.execute(
+            "SELECT json_extract(data, '$.modified_date') FROM orders WHERE pk = ?", (order_id,)
+        ).fetchone()
+        self.update_order(order_id, {"modified_date": moved_on(found[0])})
+
+    def mapping_of(self, item_id: int) -> Row | None:
+        if not _storable(item_id):
+            return None
+        found = self._connection.execute("SELECT data FROM mappings WHERE item_id = ?", (item_id,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def add_mapping(self, item_id: int, code: str, update_stock: bool) -> Row:
+        pk = self._connection.execute("SELECT COALESCE(MAX(pk), 0) + 1 FROM mappings").fetchone()[0]
+        mapping = mapping_row(pk, item_id, code, update_stock)
+        self._connection.execute(
+            "INSERT INTO mappings (pk, item_id, data) VALUES (?, ?, ?)", (pk, item_id, _dumps(mapping))
+        )
+        return mapping
 
 
 class DamagedDatabase(ValueError):
@@ -388,6 +431,25 @@ class SQLiteStore:
                     connection.execute("VACUUM")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(_SCHEMA)
+            self._upgrade_orders(connection)
+
+    def _upgrade_orders(self, connection: sqlite3.Connection) -> None:
+        """Orders of a file from before orders had their relations take the
+        seed's defaults, once."""
+        if connection.execute("SELECT 1 FROM meta WHERE key = ?", (_ORDER_LAYOUT_KEY,)).fetchone():
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            old = connection.execute("SELECT data FROM orders WHERE json_extract(data, '$.modified_date') IS NULL")
+            upgraded = [upgraded_order(json.loads(data)) for (data,) in old.fetchall()]
+            connection.executemany(
+                "UPDATE orders SET data = ? WHERE pk = ?", ((_dumps(order.to_wire()), order.pk) for order in upgraded)
+            )
+            connection.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (_ORDER_LAYOUT_KEY, _ORDER_LAYOUT))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
 
     # -- connections and transactions -----------------------------------------------------
 
@@ -501,22 +563,70 @@ class SQLiteStore:
     # -- reads ------------------------------------------------------------------------------
 
     def get_item(self, item_id: int) -> Row | None:
+        return self._get_item(self._connection(), item_id)
+
+    @staticmethod
+    def _get_item(connection: sqlite3.Connection, item_id: int) -> Row | None:
         if not _storable(item_id):
             return None
-        found = self._connection().execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()
+        found = connection.execute("SELECT data FROM items WHERE id = ?", (item_id,)).fetchone()
         return json.loads(found[0]) if found else None
 
     def get_order(self, order_id: int) -> Row | None:
+        with self._read() as connection:
+            return self._get_order(connection, order_id)
+
+    @staticmethod
+    def _get_order(connection: sqlite3.Connection, order_id: int) -> Row | None:
         if not _storable(order_id):
             return None
-        with self._read() as connection:
-            found = connection.execute("SELECT data FROM orders WHERE pk = ?", (order_id,)).fetchone()
-            if found is None:
-                return None
-            ids = [
-                row[0] for row in connection.execute("SELECT id FROM items WHERE order_id = ? ORDER BY id", (order_id,))
-            ]
+        found = connection.execute("SELECT data FROM orders WHERE pk = ?", (order_id,)).fetchone()
+        if found is None:
+            return None
+        ids = [row[0] for row in connection.execute("SELECT id FROM items WHERE order_id = ? ORDER BY id", (order_id,))]
         return {**json.loads(found[0]), "orderitem_set": ids}
+
+    def list_orders(self, query: OrderQuery, offset: int, limit: int) -> tuple[int, list[Row]]:
+        # The equality filters in SQL; dates compare and sort in Python, as
+        # their rendered texts do not sort (page_of_orders).
+        conditions: list[str] = []
+        params: list[object] = []
+        if query.is_send is not None:
+            conditions.append("json_extract(data, '$.is_send') = ?")
+            params.append(1 if query.is_send else 0)
+        for name in ("status", "number"):
+            value = getattr(query, name)
+            if value is not None:
+                conditions.append(f"json_extract(data, '$.{name}') = ?")
+                params.append(value)
+        if query.cancel_status is not None:
+            conditions.append("pk IN (SELECT order_id FROM items WHERE json_extract(data, '$.cancel_status') = ?)")
+            params.append(query.cancel_status)
+        if query.pks is not None:
+            wanted = [pk for pk in query.pks if _storable(pk)]
+            if not wanted:
+                return 0, []
+            conditions.append("pk IN (SELECT value FROM json_each(?))")
+            params.append(_dumps(wanted))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self._read() as connection:
+            keys = (
+                OrderKey(pk, date_placed, modified_date)
+                for pk, date_placed, modified_date in connection.execute(
+                    "SELECT pk, json_extract(data, '$.date_placed'), json_extract(data, '$.modified_date')"
+                    f" FROM orders {where}",
+                    params,
+                )
+            )
+            count, pks = page_of_orders(keys, query, offset, limit)
+            return count, [cast(Row, self._get_order(connection, pk)) for pk in pks]
+
+    def mappings(self, item_id: int | None = None) -> list[Row]:
+        if not _storable(item_id):
+            return []
+        where, params = ("", ()) if item_id is None else ("WHERE item_id = ?", (item_id,))
+        rows = self._connection().execute(f"SELECT data FROM mappings {where} ORDER BY pk", params).fetchall()
+        return [json.loads(data) for (data,) in rows]
 
     def get_order_by_number(self, number: str) -> Row | None:
         with self._read() as connection:
@@ -596,6 +706,7 @@ class SQLiteStore:
         if replace:
             connection.execute("DELETE FROM orders")
             connection.execute("DELETE FROM items")
+            connection.execute("DELETE FROM mappings")
             if seed.users:
                 connection.execute("DELETE FROM users")
         next_pk = connection.execute("SELECT COALESCE(MAX(pk), 0) + 1 FROM users").fetchone()[0]
