@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from omnitron_mock import Settings
+from omnitron_mock.clock import instant_key
 
 from tests.helpers import documented
 
@@ -104,12 +105,31 @@ def entry(message: Any, orderitem_id: str) -> dict[str, Any]:
     return {"message": message, "args": {"orderitem_id": orderitem_id}}
 
 
+class Later:
+    """Equal to a ``modified_date`` later than the one it was made from."""
+
+    def __init__(self, than: str) -> None:
+        self.than = instant_key(than)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and instant_key(other) > self.than
+
+    def __repr__(self) -> str:
+        return f"<a modified_date after {self.than}>"
+
+
 def with_changes(snapshot: dict[str, Any], changes: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """``snapshot`` with the given fields of the given items replaced."""
+    """``snapshot`` with the given fields of the given items replaced, and the
+    ``modified_date`` of each order whose items took new values moved on."""
     expected = copy.deepcopy(snapshot)
     for order in expected["orders"]:
+        moved = False
         for item in order["items"]:
-            item.update(changes.get(item["id"], {}))
+            wanted = changes.get(item["id"], {})
+            moved = moved or any(item[name] != value for name, value in wanted.items())
+            item.update(wanted)
+        if moved:
+            order["modified_date"] = Later(order["modified_date"])
     return expected
 
 

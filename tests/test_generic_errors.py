@@ -217,8 +217,13 @@ def test_wrong_method_exact_message(client: FlaskClient, auth: dict[str, str]) -
 
 GET_ONLY_ROUTES = [
     pytest.param("active_user/", id="active_user"),
-    pytest.param("order_items/1/", id="order_item"),
     pytest.param("order_items/", id="order_item_list"),
+    pytest.param("orders/", id="order_list"),
+]
+# One item or order: read, and updated with PATCH.
+DETAIL_ALLOW = "GET, PATCH, HEAD, OPTIONS"
+DETAIL_ROUTES = [
+    pytest.param("order_items/1/", id="order_item"),
     pytest.param("orders/1/", id="order"),
 ]
 
@@ -235,6 +240,26 @@ def test_get_only_views_refuse_writes(
     assert state() == before
 
 
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("route", DETAIL_ROUTES)
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_detail_views_refuse_other_writes(
+    client: FlaskClient, state: Any, auth: dict[str, str], prefix: str, route: str, method: str
+) -> None:
+    before = state()
+    response = client.open(prefix + route, method=method, headers=auth, json={"is_send": True, "status": "500"})
+    assert_error(response, 405, {"detail": f'Method "{method}" not allowed.'}, DETAIL_ALLOW)
+    assert state() == before
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
+def test_create_mapping_takes_only_post(client: FlaskClient, state: Any, auth: dict[str, str], method: str) -> None:
+    before = state()
+    response = client.open("/api/i1/order_items/1/create_mapping/", method=method, headers=auth, json={"code": "E1"})
+    assert_error(response, 405, {"detail": f'Method "{method}" not allowed.'}, "POST, OPTIONS")
+    assert state() == before
+
+
 @pytest.mark.parametrize("method", ["GET", "PATCH"])
 def test_login_refuses_other_methods_without_a_token(client: FlaskClient, state: Any, method: str) -> None:
     before = state()
@@ -248,6 +273,8 @@ def test_login_refuses_other_methods_without_a_token(client: FlaskClient, state:
     [
         pytest.param(BULK, BULK_ALLOW, id="bulk"),
         *[pytest.param(p.values[0], GET_ALLOW, id=p.id) for p in GET_ONLY_ROUTES],
+        *[pytest.param(p.values[0], DETAIL_ALLOW, id=p.id) for p in DETAIL_ROUTES],
+        pytest.param("order_items/1/create_mapping/", "POST, OPTIONS", id="create_mapping"),
         pytest.param("auth/login/", "POST, OPTIONS", id="login"),
     ],
 )
@@ -273,7 +300,7 @@ def test_head_on_an_item(client: FlaskClient, auth: dict[str, str], prefix: str)
     assert head.status_code == 200
     assert head.get_data() == b""
     assert head.mimetype == "application/json"
-    assert head.headers["Allow"] == GET_ALLOW
+    assert head.headers["Allow"] == DETAIL_ALLOW
     assert get.status_code == 200 and get.get_data() != b""
 
 
@@ -283,7 +310,8 @@ UNKNOWN_ROUTES = [
     pytest.param("nope/", id="nope"),
     pytest.param("nope", id="nope-no-slash"),
     pytest.param("", id="prefix-root"),
-    pytest.param("orders/", id="orders-list"),
+    pytest.param("orders/1/extra/", id="below-order"),
+    pytest.param("order_items/1/create_mapping/x/", id="below-create-mapping"),
     pytest.param("auth/", id="auth"),
     pytest.param("order_items/1/extra/", id="below-item"),
     pytest.param("order_items/bulk_status_update/x/", id="below-bulk"),
@@ -326,7 +354,7 @@ def test_unknown_route_is_json_404(
 def test_unknown_id_is_404(client: FlaskClient, state: Any, auth: dict[str, str], prefix: str, route: str) -> None:
     before = state()
     response = client.get(prefix + route, headers=auth)
-    assert_error(response, 404, NOT_FOUND, GET_ALLOW)
+    assert_error(response, 404, NOT_FOUND, DETAIL_ALLOW)
     assert state() == before
 
 

@@ -157,7 +157,8 @@ def apply_bulk(tx: StoreTransaction, requests: list[ItemRequest], rules: Rules) 
         return BulkOutcome(errors=errors)
     # Without errors every item has its id, and all belong to one order.
     updated = tx.update_items([(cast(int, r.item_id), r.changes) for r in requests])
-    tx.touch_order(current[cast(int, requests[0].item_id)]["order"])
+    if updated.changed:
+        tx.touch_order(current[cast(int, requests[0].item_id)]["order"])
     return BulkOutcome(updated=updated)
 
 

@@ -64,7 +64,6 @@ def apply_item_update(tx: StoreTransaction, item_id: int, changes: Row, rules: R
             raise FieldErrors(problems)
     if "extra_field" in changes:
         changes = {**changes, "extra_field": {**stored["extra_field"], **changes["extra_field"]}}
-    if changes:
-        tx.update_items([(item_id, changes)])
+    if changes and tx.update_items([(item_id, changes)]).changed:
         tx.touch_order(stored["order"])
     return tx.get_item(item_id)

@@ -181,6 +181,14 @@ def mapping_row(pk: int, item_id: int, code: str, update_stock: bool) -> Row:
     }
 
 
+class UpdatedItems(list[str]):
+    """Updated items as JSON texts in wire form, with whether any field took a new value."""
+
+    def __init__(self, texts: Iterable[str], changed: bool) -> None:
+        super().__init__(texts)
+        self.changed = changed
+
+
 class StoreTransaction(Protocol):
     """Reads and writes inside one exclusive transaction."""
 
@@ -189,9 +197,10 @@ class StoreTransaction(Protocol):
         at least :data:`ITEM_STATE_FIELDS` (unknown ids are left out)."""
         ...
 
-    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+    def update_items(self, changes: list[tuple[int, Row]]) -> UpdatedItems:
         """Apply field changes to existing items; return each updated item
-        as JSON text in wire form, in the order of ``changes``."""
+        as JSON text in wire form, in the order of ``changes``, and whether
+        any of them changed (a bulk sent twice changes nothing the second time)."""
         ...
 
     def get_item(self, item_id: int) -> Row | None:

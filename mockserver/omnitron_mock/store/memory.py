@@ -23,6 +23,7 @@ from omnitron_mock.store.base import (
     Row,
     SeedData,
     T,
+    UpdatedItems,
     forget_verdicts,
     journal_entry_size,
     mapping_row,
@@ -59,14 +60,17 @@ class _MemoryTransaction:
                 found[item_id] = dict(zip(ITEM_STATE_FIELDS, state, strict=True))
         return found
 
-    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+    def update_items(self, changes: list[tuple[int, Row]]) -> UpdatedItems:
         updated = []
+        changed = False
         for item_id, fields in changes:
             # The bulk read every item it changes: each one exists.
-            item = {**(self.pending.get(item_id) or cast(Row, self._store._item(item_id))), **fields}
+            before = self.pending.get(item_id) or cast(Row, self._store._item(item_id))
+            changed = changed or any(before[name] != value for name, value in fields.items())
+            item = {**before, **fields}
             self.pending[item_id] = item
             updated.append(dumps(item))
-        return updated
+        return UpdatedItems(updated, changed)
 
     def get_item(self, item_id: int) -> Row | None:
         pending = self.pending.get(item_id)

@@ -36,6 +36,7 @@ from omnitron_mock.store.base import (
     Row,
     SeedData,
     T,
+    UpdatedItems,
     forget_verdicts,
     mapping_row,
     numbered_users,
@@ -189,7 +190,10 @@ class _SQLiteTransaction:
             for item_id, order_id, status, tracking_number in self._rows(_ITEM_STATES, ids)
         }
 
-    def update_items(self, changes: list[tuple[int, Row]]) -> list[str]:
+    def update_items(self, changes: list[tuple[int, Row]]) -> UpdatedItems:
+        ids = [item_id for item_id, _ in changes]
+        # Texts compared before and after: a bulk that sets what is stored changes no text.
+        before = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", ids))
         # One statement per run of items changing the same fields to values of
         # the same types (a bulk's items often all do), applied in the order given.
         for shape, run in itertools.groupby(changes, key=_shape):
@@ -199,8 +203,8 @@ class _SQLiteTransaction:
             else:
                 rows = [(*_encode(fields.values(), encoded), item_id) for item_id, fields in run]
             self._connection.executemany(statement, rows)
-        texts = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", (i for i, _ in changes)))
-        return [texts[item_id] for item_id, _ in changes]
+        texts = dict(self._rows("SELECT id, data FROM items WHERE id IN ({})", ids))
+        return UpdatedItems((texts[item_id] for item_id in ids), changed=texts != before)
 
     def get_item(self, item_id: int) -> Row | None:
         return self._store._get_item(self._connection, item_id)
