@@ -72,7 +72,14 @@ def test_seed_example_is_a_valid_seed_that_loads(example: Block) -> None:
     client = create_app(seed=seed).test_client()
     headers = {"Authorization": f"Token {seed['users'][0]['token']}"}
     assert client.get("/api/i1/order_items/101/", headers=headers).get_json()["status"] == "450"
-    assert client.get("/api/i1/orders/10/", headers=headers).get_json()["amount"] == "299.90"
+    order = client.get("/api/i1/orders/10/", headers=headers).get_json()
+    assert order["amount"] == "299.90"
+    # The seed's part of the customer and address, the defaults' rest; billed where shipped.
+    assert (order["customer"]["first_name"], order["customer"]["email"]) == ("Deniz", "deniz@example.com")
+    assert order["shipping_address"]["city"]["name"] == "Ankara"
+    assert order["shipping_address"]["first_name"] == "Deniz"
+    assert order["shipping_address"]["country"]["code"] == "tr"
+    assert order["billing_address"] == order["shipping_address"]
 
 
 @docs.examples

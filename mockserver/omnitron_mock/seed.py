@@ -275,8 +275,9 @@ def _order(raw: dict[str, Any], items: list[ItemRecord]) -> OrderRecord:
     defaults = order_defaults(raw["id"], date_placed)
     values = {**defaults, **{name: copy.deepcopy(value) for name, value in raw.items() if name in defaults}}
     # Nested objects are merged: a seed names only what its test cares about.
-    values["customer"] = {**defaults["customer"], **raw.get("customer", {})}
-    shipping = {**defaults["shipping_address"], **raw.get("shipping_address", {})}
+    customer = values["customer"] = {**defaults["customer"], **raw.get("customer", {})}
+    # The default address is the customer's: the seed's name and email, not the default's.
+    shipping = {**default_address(raw["id"], customer), **raw.get("shipping_address", {})}
     values["shipping_address"] = shipping
     # An order seeded with one address is billed there too.
     values["billing_address"] = {**shipping, **raw["billing_address"]} if "billing_address" in raw else shipping
