@@ -12,9 +12,11 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 def moved_on(previous: str) -> str:
     """Now, as DRF renders it, and strictly later than ``previous``: two changes
     within one clock tick (or a seed dated in the future) still move the stamp."""
-    now = datetime.now(UTC)
-    before = iso_datetime(previous)
-    return render_datetime(now if now > before else before + _ONE_MICROSECOND)
+    now = render_datetime(datetime.now(UTC))
+    if instant_key(now) > instant_key(previous):
+        # Every write moves a stamp: comparing texts spares parsing the old one.
+        return now
+    return render_datetime(iso_datetime(previous) + _ONE_MICROSECOND)
 
 
 def instant_key(stamp: str) -> str:

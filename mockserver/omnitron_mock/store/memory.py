@@ -8,13 +8,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace as replaced
 from operator import attrgetter, itemgetter
 from typing import cast
 
 from omnitron_mock.clock import moved_on
 from omnitron_mock.jsonio import dumps
-from omnitron_mock.records import ItemRecord, OrderRecord
+from omnitron_mock.records import ORDER_FIELDS, ItemRecord, OrderRecord
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ITEM_STATE_FIELDS,
@@ -34,6 +33,7 @@ from omnitron_mock.store.base import (
 )
 
 _RECORD_STATE = attrgetter(*ITEM_STATE_FIELDS)
+_ORDER_POSITIONS = {name: position for position, name in enumerate(ORDER_FIELDS)}
 _ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
 
 
@@ -84,8 +84,13 @@ class _MemoryTransaction:
         return None if order is None else self._store._order_wire(order)
 
     def update_order(self, order_id: int, changes: Row) -> None:
-        # Records are never changed in place (a reset points back at them).
-        self.pending_orders[order_id] = replaced(cast(OrderRecord, self._order(order_id)), **changes)
+        # Records are never changed in place (a reset points back at them). A
+        # new record from the values: dataclasses.replace takes six times as
+        # long, and every bulk moves its order's modified_date.
+        values = list(cast(OrderRecord, self._order(order_id)).to_values())
+        for name, value in changes.items():
+            values[_ORDER_POSITIONS[name]] = value
+        self.pending_orders[order_id] = OrderRecord.from_values(values)
 
     def touch_order(self, order_id: int) -> None:
         order = cast(OrderRecord, self._order(order_id))
