@@ -306,6 +306,68 @@ def test_a_bad_order_filter_is_refused(client: FlaskClient, order: str) -> None:
     assert response.get_json() == {"detail": "order must be an order id: digits 0-9 only, such as 1."}
 
 
+def test_stored_orders_read_as_the_emulated_api_shows_them(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.post("/_mock/seed", json={"orders": [{"id": 7, "is_send": True, "items": [{"id": 70}]}]})
+    client.patch("/api/i1/orders/2/", json={"is_send": True}, headers=auth)
+    client.delete("/_mock/requests")
+    client.post("/_mock/faults", json={"kind": "status", "status": 503})
+    listed = client.get("/_mock/state/orders").get_json()
+    assert (listed["count"], [order["pk"] for order in listed["orders"]]) == (3, [1, 2, 7])
+    sent = client.get("/_mock/state/orders?is_send=true").get_json()
+    assert (sent["count"], [order["pk"] for order in sent["orders"]]) == (2, [2, 7])
+    assert [order["pk"] for order in client.get("/_mock/state/orders?is_send=FALSE").get_json()["orders"]] == [1]
+    # No fault answers a control read, and none is journalled.
+    assert journal(client) == []
+    client.delete("/_mock/faults")
+    for order in listed["orders"]:
+        assert order == client.get(f"/api/i1/orders/{order['pk']}/", headers=auth).get_json()
+
+
+@pytest.mark.parametrize("is_send", ["maybe", "1", "0", "yes", "", "truee", "true\u0000", "\u0131"])
+def test_a_bad_is_send_filter_is_refused(client: FlaskClient, is_send: str) -> None:
+    response = client.get("/_mock/state/orders", query_string={"is_send": is_send})
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "is_send must be true or false, such as is_send=true."}
+
+
+def test_stored_mappings_list_what_create_mapping_made(client: FlaskClient, auth: dict[str, str]) -> None:
+    assert client.get("/_mock/state/mappings").get_json() == {"count": 0, "mappings": []}
+    client.post("/api/i1/order_items/4/create_mapping/", json={"code": "ERP-4"}, headers=auth)
+    client.post("/api/i1/order_items/2/create_mapping/", json={"code": "ERP-2", "update_stock": False}, headers=auth)
+    listed = client.get("/_mock/state/mappings").get_json()
+    assert listed["count"] == 2
+    assert listed["mappings"] == [
+        {
+            "pk": 1,
+            "content_type": 38,
+            "object_id": 4,
+            "integration_type": "external_company",
+            "code": "ERP-4",
+            "update_stock": True,
+        },
+        {
+            "pk": 2,
+            "content_type": 38,
+            "object_id": 2,
+            "integration_type": "external_company",
+            "code": "ERP-2",
+            "update_stock": False,
+        },
+    ]
+    assert client.get("/_mock/state/mappings?item=2").get_json() == {"count": 1, "mappings": listed["mappings"][1:]}
+    for unmapped in ("1", "999", "0002" + "0" * 15):
+        assert client.get(f"/_mock/state/mappings?item={unmapped}").get_json() == {"count": 0, "mappings": []}
+    client.post("/_mock/reset")
+    assert client.get("/_mock/state/mappings").get_json()["count"] == 0
+
+
+@pytest.mark.parametrize("item", ["x", "-1", "", "1" * 20, "²", "1.0"])
+def test_a_bad_item_filter_is_refused(client: FlaskClient, item: str) -> None:
+    response = client.get("/_mock/state/mappings", query_string={"item": item})
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "item must be an order item id: digits 0-9 only, such as 1."}
+
+
 def test_strict_mode_reads_and_switches_until_the_next_reset(client: FlaskClient, auth: dict[str, str]) -> None:
     assert client.get("/_mock/strict").get_json() == {"strict": False}
     assert client.put("/_mock/strict", json={"strict": True}).get_json() == {"strict": True}
@@ -324,7 +386,15 @@ def test_a_bad_strict_body_is_refused_and_changes_nothing(client: FlaskClient, b
 
 
 @pytest.mark.parametrize(
-    "path", ["/_mock/state/items/1", "/_mock/state/orders/1", "/_mock/state/items", "/_mock/strict"]
+    "path",
+    [
+        "/_mock/state/items/1",
+        "/_mock/state/orders/1",
+        "/_mock/state/items",
+        "/_mock/state/orders",
+        "/_mock/state/mappings",
+        "/_mock/strict",
+    ],
 )
 def test_the_new_reads_need_the_admin_token(path: str) -> None:
     client = create_app(Settings(admin_token="s3cret")).test_client()

@@ -95,3 +95,58 @@ def test_what_the_service_hands_out_is_a_copy(service: Emulator, client: FlaskCl
     [shown] = client.get("/_mock/requests").get_json()["requests"]
     assert shown["status"] == 200
     assert shown["headers"]
+
+
+def test_orders_from_python_are_what_http_reads(service: Emulator, client: FlaskClient) -> None:
+    service.seed({"orders": [{"id": 7, "is_send": True, "items": [{"id": 70}]}]})
+    assert client.patch("/api/i1/orders/2/", json={"is_send": True}, headers=AUTH).status_code == 200
+    assert [order["pk"] for order in service.orders()] == [1, 2, 7]
+    for order in service.orders():
+        assert order == client.get(f"/api/i1/orders/{order['pk']}/", headers=AUTH).get_json()
+    assert [order["pk"] for order in service.orders(is_send=True)] == [2, 7]
+    assert [order["pk"] for order in service.orders(is_send=False)] == [1]
+    with pytest.raises(TypeError, match="is_send must be True, False or None, not 'yes'"):
+        service.orders(is_send="yes")  # type: ignore[arg-type]
+
+
+def test_mappings_from_python_are_those_create_mapping_made(service: Emulator, client: FlaskClient) -> None:
+    assert service.mappings() == []
+    for item_id, body in ((3, {"code": "ERP-3"}), (1, {"code": "ERP-1", "update_stock": False})):
+        made = client.post(f"/api/i1/order_items/{item_id}/create_mapping/", json=body, headers=AUTH)
+        assert made.status_code == 201
+    assert service.mappings() == [
+        {
+            "pk": 1,
+            "content_type": 38,
+            "object_id": 3,
+            "integration_type": "external_company",
+            "code": "ERP-3",
+            "update_stock": True,
+        },
+        {
+            "pk": 2,
+            "content_type": 38,
+            "object_id": 1,
+            "integration_type": "external_company",
+            "code": "ERP-1",
+            "update_stock": False,
+        },
+    ]
+    assert [mapping["pk"] for mapping in service.mappings(1)] == [2]
+    assert service.mappings(2) == service.mappings(999) == service.mappings(2**70) == []
+    service.reset()
+    assert service.mappings() == []
+
+
+def test_orders_and_mappings_are_copies(service: Emulator, client: FlaskClient) -> None:
+    client.post("/api/i1/order_items/1/create_mapping/", json={"code": "ERP-1"}, headers=AUTH)
+    [first, _second] = service.orders()
+    first["is_send"] = True
+    first["customer"]["email"] = "changed@example.com"
+    first["orderitem_set"].append(99)
+    [mapping] = service.mappings()
+    mapping["code"] = "changed"
+    assert client.get("/api/i1/orders/1/", headers=AUTH).get_json() == service.orders()[0]
+    assert service.orders()[0]["is_send"] is False
+    assert service.orders()[0]["customer"]["email"] != "changed@example.com"
+    assert service.mappings()[0]["code"] == "ERP-1"

@@ -31,6 +31,8 @@ ADMIN_COOKIE = "omnitron_mock_admin"
 _MAX_STATUS_DIGITS = 10
 # A signed 64-bit id has at most 19 digits.
 _MAX_ID_DIGITS = 19
+# What ?is_send= takes, in any case.
+_BOOLEANS = {"true": True, "false": False}
 
 
 def admin_problem() -> APIError | None:
@@ -166,6 +168,33 @@ def stored_order(order_id: int) -> Response:
     if order is None:
         raise errors.not_found()
     return json_response(order)
+
+
+@blueprint.get("/state/orders")
+def stored_orders() -> Response:
+    """Every stored order by pk, as the emulated API shows it, or those whose
+    ``is_send`` is ``?is_send=``: ``{"count", "orders"}``."""
+    is_send_text = request.args.get("is_send")
+    is_send = None
+    if is_send_text is not None:
+        # Strict, unlike GET orders/ (which ignores a value it cannot read):
+        # a typo here would otherwise list every order and hide itself.
+        is_send = _BOOLEANS.get(is_send_text.lower())
+        if is_send is None:
+            raise APIError(400, {"detail": "is_send must be true or false, such as is_send=true."})
+    orders = emulator().orders(is_send)
+    return json_response({"count": len(orders), "orders": orders})
+
+
+@blueprint.get("/state/mappings")
+def stored_mappings() -> Response:
+    """Every ERP mapping by pk, or that of ``?item=``: ``{"count", "mappings"}``."""
+    item_text = request.args.get("item")
+    item_id = None
+    if item_text is not None:
+        item_id = _query_number(item_text, _MAX_ID_DIGITS, "item must be an order item id: digits 0-9 only, such as 1.")
+    mappings = emulator().mappings(item_id)
+    return json_response({"count": len(mappings), "mappings": mappings})
 
 
 @blueprint.get("/strict")

@@ -19,7 +19,7 @@ from omnitron_mock.faults import normalise_all, remove_fault
 from omnitron_mock.journal import clear_verdicts, matches, present
 from omnitron_mock.rules import Rules
 from omnitron_mock.seed import build_seed
-from omnitron_mock.store.base import Row, Store
+from omnitron_mock.store.base import OrderQuery, Row, Store
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,19 @@ class Emulator:
         if order_id is None:
             return list(self.store.iter_items())
         return self.store.list_items(order_id, 0, 2**31)[1]
+
+    def orders(self, is_send: bool | None = None) -> list[Row]:
+        """Every order by ascending pk, as ``GET orders/{pk}/`` answers it;
+        only those whose ``is_send`` is ``is_send`` when given."""
+        if is_send is not None and not isinstance(is_send, bool):
+            raise TypeError(f"is_send must be True, False or None, not {is_send!r}")
+        return self.store.list_orders(OrderQuery(is_send=is_send), 0, 2**31)[1]
+
+    def mappings(self, item_id: int | None = None) -> list[Row]:
+        """ERP mappings by ascending pk (of one item when given): ``pk``,
+        ``content_type``, ``object_id`` (the item), ``integration_type``,
+        ``code`` and ``update_stock`` (whether the item's stock was released)."""
+        return self.store.mappings(item_id)
 
     @property
     def strict(self) -> bool:
