@@ -260,6 +260,155 @@ def test_journal(omnitron):
     run(pytester, mode).assert_outcomes(passed=1)
 
 
+# The ERP loop's helpers, run in every mode (test_plugin_remote.py runs them against a running emulator).
+ERP_LOOP_TESTS = """
+import pytest
+import requests
+
+
+def call(omnitron, method, path, body=None):
+    response = requests.request(method, f"{omnitron.base_url}/{path}", json=body, headers=omnitron.headers, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def map_item(omnitron, item_id, code, update_stock=True):
+    call(omnitron, "POST", f"order_items/{item_id}/create_mapping/", {"code": code, "update_stock": update_stock})
+
+
+def mark_sent(omnitron, order_id, is_send=True):
+    call(omnitron, "PATCH", f"orders/{order_id}/", {"is_send": is_send})
+
+
+SEED = {
+    "orders": [
+        {
+            "id": 30,
+            "number": "ERP-30",
+            "is_send": True,
+            "customer": {"pk": 301, "email": "ayse@example.com", "first_name": "Ayşe", "last_name": "Yılmaz"},
+            "shipping_address": {"pk": 302, "line": "Alsancak Mah. 1", "city": {"pk": 35, "name": "İzmir"}},
+            "billing_address": {"pk": 303, "company_name": "Acme A.Ş.", "tax_no": "1234567890"},
+            "items": [{"id": 300}, {"id": 301}],
+        },
+        {"id": 31, "shipping_address": {"pk": 311, "line": "Kızılay 5"}, "items": [{"id": 310}]},
+    ]
+}
+
+
+def test_seeded_orders_carry_is_send_customer_and_addresses(omnitron):
+    omnitron.seed(SEED)
+    order = omnitron.order(30)
+    assert order == call(omnitron, "GET", "orders/30/")
+    assert order["is_send"] is True
+    assert {name: order["customer"][name] for name in ("pk", "email", "first_name", "last_name")} == {
+        "pk": 301, "email": "ayse@example.com", "first_name": "Ayşe", "last_name": "Yılmaz"
+    }
+    shipping, billing = order["shipping_address"], order["billing_address"]
+    assert (shipping["pk"], shipping["line"], shipping["city"]) == (302, "Alsancak Mah. 1", {"pk": 35, "name": "İzmir"})
+    # The billing address is the shipping one with what the seed gave.
+    assert (billing["pk"], billing["line"], billing["company_name"], billing["tax_no"]) == (
+        303, "Alsancak Mah. 1", "Acme A.Ş.", "1234567890"
+    )
+    other = omnitron.order(31)
+    assert other["billing_address"] == other["shipping_address"] and other["billing_address"]["pk"] == 311
+    assert [o["pk"] for o in omnitron.orders(is_send=True)] == [30]
+    assert [o["pk"] for o in omnitron.orders(is_send=False)] == [1, 2, 31]
+    assert omnitron.orders() == [call(omnitron, "GET", f"orders/{pk}/") for pk in (1, 2, 30, 31)]
+
+
+@pytest.mark.omnitron(seed={"orders": [{"id": 40, "is_send": True, "customer": {"email": "m@example.com"}}]})
+def test_the_marker_seeds_them_too(omnitron):
+    [order] = omnitron.orders(is_send=True)
+    assert (order["pk"], order["customer"]["email"]) == (40, "m@example.com")
+
+
+def test_orders_and_mappings_read_what_the_connector_did(omnitron):
+    assert omnitron.mappings() == []
+    seeded = omnitron.order(1)["modified_date"]
+    map_item(omnitron, 1, "ERP-1")
+    map_item(omnitron, 3, "ERP-3", update_stock=False)
+    mark_sent(omnitron, 1)
+    orders = omnitron.orders()
+    assert [(o["pk"], o["is_send"]) for o in orders] == [(1, True), (2, False)]
+    assert orders[0] == call(omnitron, "GET", "orders/1/")
+    assert orders[0]["modified_date"] != seeded
+    mappings = omnitron.mappings()
+    assert [(m["pk"], m["object_id"], m["code"], m["update_stock"]) for m in mappings] == [
+        (1, 1, "ERP-1", True), (2, 3, "ERP-3", False)
+    ]
+    assert {(m["content_type"], m["integration_type"]) for m in mappings} == {(38, "external_company")}
+    assert omnitron.mappings(item=3) == mappings[1:]
+    assert omnitron.mappings(item=2) == omnitron.mappings(item=-1) == []
+    with pytest.raises(TypeError, match="is_send must be True, False or None"):
+        omnitron.orders(is_send="yes")
+
+
+def test_each_test_starts_unsent_and_unmapped(omnitron):
+    assert omnitron.mappings() == []
+    assert omnitron.orders(is_send=True) == []
+
+
+def test_the_assertions_pass_when_the_connector_did_its_job(omnitron):
+    for item_id in (1, 2, 3):
+        map_item(omnitron, item_id, f"ERP-{item_id}")
+    mark_sent(omnitron, 1)
+    omnitron.assert_orders_sent([1])
+    omnitron.assert_mapped([1, 2, 3], codes={1: "ERP-1", 2: "ERP-2", 3: "ERP-3"}, stock_released=True)
+    map_item(omnitron, 4, "ERP-4", update_stock=False)
+    map_item(omnitron, 5, "ERP-5", update_stock=False)
+    mark_sent(omnitron, 2)
+    omnitron.assert_orders_sent()
+    omnitron.assert_mapped()
+    omnitron.assert_mapped((4, 5), stock_released=False)
+
+
+def test_assert_orders_sent_lists_every_order_not_sent(omnitron):
+    omnitron.seed(orders=[{"id": 5, "items": [{"id": 50}]}, {"id": 6, "is_send": True, "items": [{"id": 60}]}])
+    mark_sent(omnitron, 1)
+    with pytest.raises(AssertionError) as raised:
+        omnitron.assert_orders_sent()
+    assert str(raised.value) == "orders not marked sent: 2, 5"
+    with pytest.raises(AssertionError) as raised:
+        omnitron.assert_orders_sent([6, 5, 99, 1, 2, 5])
+    assert str(raised.value).splitlines() == ["orders not marked sent: 2, 5", "no such orders: 99"]
+    omnitron.assert_orders_sent([1, 6])
+    mark_sent(omnitron, 1, is_send=False)
+    with pytest.raises(AssertionError, match="^orders not marked sent: 1$"):
+        omnitron.assert_orders_sent(iter([1, 6]))
+
+
+def test_assert_mapped_lists_every_problem(omnitron):
+    map_item(omnitron, 1, "ERP-1")
+    map_item(omnitron, 2, "ERP-X", update_stock=False)
+    with pytest.raises(AssertionError) as raised:
+        omnitron.assert_mapped([99, 3, 2, 1], codes={1: "ERP-1", 2: "ERP-2"}, stock_released=True)
+    assert str(raised.value).splitlines() == [
+        "order item 2: code is 'ERP-X', expected 'ERP-2'",
+        "order item 2: stock not released (update_stock false), expected released",
+        "order item 3: no mapping",
+        "order item 99: no such item",
+    ]
+    # Every stored item, and the items codes= names.
+    with pytest.raises(AssertionError) as raised:
+        omnitron.assert_mapped(codes={7: "ERP-7"}, stock_released=False)
+    assert str(raised.value).splitlines() == [
+        "order item 1: stock released (update_stock true), expected not released",
+        "order item 3: no mapping",
+        "order item 4: no mapping",
+        "order item 5: no mapping",
+        "order item 7: no such item",
+    ]
+    omnitron.assert_mapped([1], codes={1: "ERP-1"}, stock_released=True)
+    omnitron.assert_mapped([2], stock_released=False)
+"""
+
+
+def test_the_erp_loop_helpers(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(test_erp=ERP_LOOP_TESTS)
+    run(pytester, mode).assert_outcomes(passed=7)
+
+
 def test_inprocess_intercepts_only_its_base_url(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -682,11 +831,32 @@ def test_assertions_report_every_mismatch_and_match_paths_exactly(pytester: pyte
     result.stdout.no_fnmatch_line("*AssertionError*")
 
 
-def test_helpers_hide_themselves_from_the_traceback(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_it(omnitron):\n    omnitron.assert_item(1, status='999')\n")
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*omnitron.assert_item(1, status='999')*", "*order item 1: status is*"])
+def test_helpers_hide_themselves_from_the_traceback(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(
+        """
+        def test_item(omnitron):
+            omnitron.assert_item(1, status='999')
+
+        def test_sent(omnitron):
+            omnitron.assert_orders_sent([2, 1])
+
+        def test_mapped(omnitron):
+            omnitron.assert_mapped([4], codes={5: "ERP-5"})
+        """
+    )
+    result = run(pytester, mode)
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*omnitron.assert_item(1, status='999')*",
+            "*order item 1: status is*",
+            "*omnitron.assert_orders_sent([[]2, 1[]])*",
+            "*AssertionError: orders not marked sent: 1, 2*",
+            '*omnitron.assert_mapped([[]4[]], codes={5: "ERP-5"})*',
+            "*AssertionError: order item 4: no mapping*",
+            "*order item 5: no mapping*",
+        ]
+    )
     result.stdout.no_fnmatch_line("*handle.py*")
 
 
@@ -730,6 +900,22 @@ def test_provider_mode_skips_a_test_that_needs_the_emulator(pytester: pytest.Pyt
             omnitron.last_request
 
         @pytest.mark.omnitron_readonly
+        def test_reads_orders(omnitron):
+            omnitron.orders(is_send=False)
+
+        @pytest.mark.omnitron_readonly
+        def test_reads_mappings(omnitron):
+            omnitron.mappings(item=1)
+
+        @pytest.mark.omnitron_readonly
+        def test_asserts_orders_sent(omnitron):
+            omnitron.assert_orders_sent([1])
+
+        @pytest.mark.omnitron_readonly
+        def test_asserts_mapped(omnitron):
+            omnitron.assert_mapped([1], codes={1: "ERP-1"})
+
+        @pytest.mark.omnitron_readonly
         def test_handle_is_an_ordinary_object(omnitron):
             assert hasattr(omnitron, "seed") and hasattr(omnitron, "item")
             assert not hasattr(omnitron, "no_such_thing")
@@ -740,13 +926,15 @@ def test_provider_mode_skips_a_test_that_needs_the_emulator(pytester: pytest.Pyt
     result = pytester.runpytest(
         "--omnitron-url", real_omnitron, "--omnitron-username", "verifier", "--omnitron-password", "secret", "-rs"
     )
-    result.assert_outcomes(passed=1, skipped=2)
+    result.assert_outcomes(passed=1, skipped=6)
     result.stdout.fnmatch_lines(
         [
             "*fail_next() needs the emulator; this run targets the real Omnitron at http://127.0.0.1:*",
             "*last_request() needs the emulator*",
         ]
     )
+    for name in ("orders", "mappings", "assert_orders_sent", "assert_mapped"):
+        result.stdout.fnmatch_lines([f"*{name}() needs the emulator; this run targets the real Omnitron at *"])
 
 
 def test_provider_mode_takes_the_user_from_the_environment(

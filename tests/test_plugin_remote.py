@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.helpers import serving_command
+from tests.test_plugin import ERP_LOOP_TESTS
 
 CLI = [sys.executable, "-m", "omnitron_mock"]
 ADMIN_TOKEN = "remote-admin-token"
@@ -103,6 +104,22 @@ def test_a_project_drives_a_running_emulator(
         f"{remote_url}/_mock/requests", headers={"X-Mock-Admin-Token": ADMIN_TOKEN}, timeout=10
     ).json()["requests"]
     assert [entry["path"] for entry in journal] == ["/api/i1/order_items/bulk_status_update/"]
+
+
+def test_the_erp_loop_helpers_read_a_running_emulator(
+    pytester: pytest.Pytester, remote_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeding orders with is_send, customers and addresses, reading orders and
+    mappings and asserting on them, as in the other modes."""
+    monkeypatch.setenv("OMNITRON_MOCK_ADMIN_TOKEN", ADMIN_TOKEN)
+    pytester.makepyfile(test_erp=ERP_LOOP_TESTS)
+    result = pytester.runpytest("--omnitron-mock-url", remote_url, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7)
+    # The running emulator holds what the last test's connector calls made.
+    mappings = requests.get(
+        f"{remote_url}/_mock/state/mappings", headers={"X-Mock-Admin-Token": ADMIN_TOKEN}, timeout=10
+    ).json()["mappings"]
+    assert [(mapping["object_id"], mapping["code"]) for mapping in mappings] == [(1, "ERP-1"), (2, "ERP-X")]
 
 
 def test_the_url_comes_from_the_environment_too(

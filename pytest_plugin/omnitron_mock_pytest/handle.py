@@ -4,7 +4,7 @@ assertions. Plain Python: no pytest import, usable from any test runner."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,18 @@ class EmulatorHandle(ServiceView):
     def items(self, order: int | None = None) -> list[dict[str, Any]]:
         """Every stored item by id, or the items of one order."""
         return self._emulator.items(order)
+
+    def orders(self, is_send: bool | None = None) -> list[dict[str, Any]]:
+        """Every stored order by pk, as ``GET orders/{pk}/`` answers it; only
+        those whose ``is_send`` is ``is_send`` when given."""
+        return self._emulator.orders(is_send)
+
+    def mappings(self, item: int | None = None) -> list[dict[str, Any]]:
+        """The ERP mappings made with ``create_mapping``, by pk (those of one
+        item when given): ``pk``, ``content_type``, ``object_id`` (the item),
+        ``integration_type``, ``code`` and ``update_stock`` (whether it
+        released the item's stock)."""
+        return self._emulator.mappings(item)
 
     # -- faults ----------------------------------------------------------------------
 
@@ -332,6 +344,61 @@ class EmulatorHandle(ServiceView):
         if problems:
             raise AssertionError("\n".join(problems))
 
+    def assert_orders_sent(self, order_ids: Iterable[int] | None = None) -> None:
+        """Each order named (every stored order when None) has ``is_send`` true:
+        the connector marked it exported. Reports every order that has not,
+        and every named order that is not stored, at once."""
+        __tracebackhide__ = True
+        missing: list[int] = []
+        if order_ids is None:
+            unsent = [order["pk"] for order in self._emulator.orders(is_send=False)]
+        else:
+            unsent = []
+            for order_id in sorted(set(order_ids)):
+                order = self._emulator.order(order_id)
+                if order is None:
+                    missing.append(order_id)
+                elif order["is_send"] is not True:
+                    unsent.append(order_id)
+        problems = []
+        if unsent:
+            problems.append("orders not marked sent: " + ", ".join(map(str, unsent)))
+        if missing:
+            problems.append("no such orders: " + ", ".join(map(str, missing)))
+        if problems:
+            raise AssertionError("\n".join(problems))
+
+    def assert_mapped(
+        self,
+        item_ids: Iterable[int] | None = None,
+        *,
+        codes: Mapping[int, str] | None = None,
+        stock_released: bool | None = None,
+    ) -> None:
+        """Each item named (every stored item when None, and every key of
+        ``codes``) has an ERP mapping; with ``codes``, to that code; with
+        ``stock_released``, one whose ``update_stock`` is that. Reports every
+        problem at once, one line each, by item id."""
+        __tracebackhide__ = True
+        wanted_codes = dict(codes or {})
+        stored_ids: set[int] | None = None
+        if item_ids is None:
+            stored_ids = {item["id"] for item in self._emulator.items()}
+            checked = stored_ids | set(wanted_codes)
+        else:
+            checked = set(item_ids) | set(wanted_codes)
+        mapped = {mapping["object_id"]: mapping for mapping in self._emulator.mappings()}
+        problems = []
+        for item_id in sorted(checked):
+            mapping = mapped.get(item_id)
+            if mapping is None:
+                stored = item_id in stored_ids if stored_ids is not None else self._emulator.item(item_id) is not None
+                problems.append(f"order item {item_id}: " + ("no mapping" if stored else "no such item"))
+                continue
+            problems.extend(_mapping_problems(item_id, mapping, wanted_codes.get(item_id), stock_released))
+        if problems:
+            raise AssertionError("\n".join(problems))
+
     def contract_violations(self) -> list[str]:
         """Readable lines for every request that broke the request contract."""
         return [line for entry in self.requests() for line in entry.violations()]
@@ -381,6 +448,25 @@ def _described_path(path: str | None, path_contains: str | None) -> str:
     if path is not None:
         return path
     return f"a path containing {path_contains!r}" if path_contains is not None else "any path"
+
+
+def _mapping_problems(
+    item_id: int, mapping: dict[str, Any], code: str | None, stock_released: bool | None
+) -> list[str]:
+    """How an item's mapping differs from the ``code`` and stock flag wanted (None: any)."""
+    problems = []
+    if code is not None and mapping["code"] != code:
+        problems.append(f"order item {item_id}: code is {mapping['code']!r}, expected {code!r}")
+    if stock_released is not None and mapping["update_stock"] != stock_released:
+        problems.append(
+            f"order item {item_id}: stock {_released(mapping['update_stock'])} "
+            f"(update_stock {str(mapping['update_stock']).lower()}), expected {_released(stock_released)}"
+        )
+    return problems
+
+
+def _released(update_stock: bool) -> str:
+    return "released" if update_stock else "not released"
 
 
 def check_item(item_id: int, item: dict[str, Any], expected: dict[str, Any]) -> None:

@@ -82,6 +82,19 @@ class RemoteService:
         params = {} if order_id is None else {"order": str(order_id)}
         return self._call("GET", "state/items", params=params).json()["items"]
 
+    def orders(self, is_send: bool | None = None) -> list[dict[str, Any]]:
+        if is_send is not None and not isinstance(is_send, bool):
+            raise TypeError(f"is_send must be True, False or None, not {is_send!r}")
+        params = {} if is_send is None else {"is_send": "true" if is_send else "false"}
+        return self._call("GET", "state/orders", params=params).json()["orders"]
+
+    def mappings(self, item_id: int | None = None) -> list[dict[str, Any]]:
+        if item_id is not None and item_id < 0:
+            # No item has a negative id; the control API would refuse the filter.
+            return []
+        params = {} if item_id is None else {"item": str(item_id)}
+        return self._call("GET", "state/mappings", params=params).json()["mappings"]
+
     @property
     def strict(self) -> bool:
         return bool(self._call("GET", "strict").json()["strict"])
