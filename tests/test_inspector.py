@@ -133,7 +133,7 @@ def test_big_stores_show_the_first_orders_only(auth: dict[str, str]) -> None:
 
     client = create_app(seed=generate_seed_document(205, 1)).test_client()
     html = client.get("/_mock/").get_data(as_text=True)
-    assert html.count('<table class="order">') == 200
+    assert html.count('<table class="order" id="order-') == 200
     assert "Only the first 200 orders are shown" in html
 
 
@@ -279,3 +279,124 @@ def test_an_entry_page_asks_for_the_admin_token(guarded: FlaskClient) -> None:
     assert 'name="admin_token"' in page.get_data(as_text=True)
     submit(guarded, "/_mock/ui/login", admin_token="ui-secret")
     assert guarded.get("/_mock/ui/requests/1").status_code == 200
+
+
+# -- the ERP loop: is_send, the last change, mappings and stock ---------------------------------
+
+
+def mapping_url(item_id: int) -> str:
+    return f"/api/i1/order_items/{item_id}/create_mapping/"
+
+
+def caption(html: str, order_id: int) -> str:
+    match = re.search(rf'<table class="order" id="order-{order_id}">\s*<caption>(.*?)</caption>', html, re.DOTALL)
+    assert match, f"no order {order_id} on the page"
+    return " ".join(match.group(1).split())
+
+
+def item_cells(html: str, item_id: int) -> tuple[str, str]:
+    """The ERP code and stock cells of an item's row."""
+    match = re.search(
+        rf'<tr id="item-{item_id}"[^>]*>.*?<td class="item-mapping">(.*?)</td>\s*<td class="item-stock">(.*?)</td>',
+        html,
+        re.DOTALL,
+    )
+    assert match, f"no item {item_id} on the page"
+    return match.group(1), match.group(2)
+
+
+def test_orders_show_is_send_and_their_last_change(client: FlaskClient, auth: dict[str, str]) -> None:
+    client.post("/_mock/seed", json={"orders": [{"id": 9, "is_send": True, "modified_date": "2024-02-03T04:05:06Z"}]})
+    assert client.patch("/api/i1/orders/1/", json={"is_send": True}, headers=auth).status_code == 200
+    html = client.get("/_mock/").get_data(as_text=True)
+    moved = client.get("/api/i1/orders/1/", headers=auth).get_json()["modified_date"]
+    assert caption(html, 1) == (
+        f'Order 1 · 1000000001 · 3 item(s) · <span class="order-sent sent-yes">is_send true</span> · '
+        f'<span class="order-modified">last change {moved}</span> <span class="changed-note">changed</span>'
+    )
+    assert caption(html, 2).endswith(
+        '<span class="order-sent sent-no">is_send false</span> · '
+        '<span class="order-modified">last change 2021-07-13T09:00:00Z</span>'
+    )
+    assert "is_send true" in caption(html, 9) and "last change 2024-02-03T04:05:06Z" in caption(html, 9)
+
+
+def test_items_show_their_erp_code_and_whether_their_stock_was_released(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
+    assert client.post(mapping_url(1), json={"code": "ERP-1"}, headers=auth).status_code == 201
+    assert client.post(mapping_url(2), json={"code": "ERP-2", "update_stock": False}, headers=auth).status_code == 201
+    html = client.get("/_mock/").get_data(as_text=True)
+    assert item_cells(html, 1) == ("ERP-1", "released")
+    assert item_cells(html, 2) == ("ERP-2", "reserved")
+    assert item_cells(html, 3) == ("—", "reserved")
+    assert submit(client, "/_mock/ui/reset").status_code == 303
+    assert item_cells(client.get("/_mock/").get_data(as_text=True), 1) == ("—", "reserved")
+
+
+def test_the_last_erp_write_is_highlighted(client: FlaskClient, auth: dict[str, str]) -> None:
+    def highlighted() -> tuple[list[str], list[str]]:
+        html = client.get("/_mock/").get_data(as_text=True)
+        orders = [str(pk) for pk in (1, 2) if "changed-note" in caption(html, pk)]
+        return re.findall(r'<tr id="item-(\d+)" class="changed">', html), orders
+
+    client.patch("/api/i1/order_items/3/", json={"extra_field": {"erp": "x"}}, headers=auth)
+    assert highlighted() == (["3"], [])
+    client.post(mapping_url(4), json={"code": "ERP-4"}, headers=auth)
+    assert highlighted() == (["4"], [])
+    # The same mapping again changes nothing; a refused one neither.
+    client.post(mapping_url(4), json={"code": "ERP-4"}, headers=auth)
+    assert highlighted() == ([], [])
+    client.post(mapping_url(4), json={"code": "ERP-other"}, headers=auth)
+    assert highlighted() == ([], [])
+    client.patch("/api/v1/orders/2/", json={"is_send": True}, headers=auth)
+    assert highlighted() == ([], ["2"])
+    client.patch("/api/i1/orders/2/", json={"is_send": "maybe"}, headers=auth)
+    assert highlighted() == ([], [])
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        "</td></tr></table><h1>x</h1>",
+        "{{ 7 * 7 }} {% raw %}",
+        "\u202eERP-1",
+        "<" * 255,
+        "&amp;" + "é<" * 125,
+    ],
+    ids=["script", "attribute", "markup", "template", "bidi-override", "longest-all-escaped", "entities"],
+)
+def test_a_mapping_code_renders_escaped(client: FlaskClient, auth: dict[str, str], code: str) -> None:
+    assert client.post(mapping_url(1), json={"code": code}, headers=auth).status_code == 201
+    response = client.get("/_mock/")
+    assert response.status_code == 200
+    html = response.data.decode("utf-8")
+    assert item_cells(html, 1) == (str(escape(code)), "released")
+    # Shown as sent: never markup, never evaluated as a template.
+    assert "<script>alert" not in html and "<img" not in html and "<h1>x" not in html
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"code": "\\udc00"}', 400),
+        (b'{"code": "ERP-\\ud800-1"}', 400),
+        (b'{"code": "' + b"<" * 256 + b'"}', 400),
+        (b'{"code": "' + b"<script>" * 200_000 + b'"}', 413),
+    ],
+    ids=["lone-surrogate", "surrogate-inside", "too-long", "huge"],
+)
+def test_a_refused_mapping_code_leaves_the_page_whole(
+    client: FlaskClient, auth: dict[str, str], body: bytes, status: int
+) -> None:
+    sent = client.post(mapping_url(1), data=body, headers={**auth, "Content-Type": "application/json"})
+    assert sent.status_code == status
+    assert client.get("/_mock/state/mappings").get_json()["count"] == 0
+    for page in ("/_mock/", "/_mock/ui/fragment"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        html = response.data.decode("utf-8")  # strict: the page is UTF-8 whatever was sent
+        assert item_cells(html, 1) == ("—", "reserved")
+        assert "<script>" not in html

@@ -1,7 +1,9 @@
 """The request inspector: a server-rendered page at ``/_mock/``.
 
 It shows the journal (newest first, with contract verdicts), the state of
-every order, the active faults, and offers reset and clear-faults buttons.
+every order (whether it is marked sent, its last change, each item's ERP
+mapping and stock), the active faults, and offers reset and clear-faults
+buttons.
 Plain HTML forms do the work, so everything but the auto-refresh works
 without JavaScript; every asset is served from here (no CDN).
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from omnitron_mock.context import emulator
 from omnitron_mock.control import ADMIN_COOKIE, admin_problem, package_version
+from omnitron_mock.endpoints import PREFIXES
 from omnitron_mock.errors import APIError
 from omnitron_mock.journal import HEADER_BYTES, HEADERS_BYTES
 from omnitron_mock.site_guard import same_origin_evidence
@@ -197,15 +201,51 @@ def _entries(filters: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[s
     return shown, newest, False
 
 
-def _changed_by_last_request(newest: list[dict[str, Any]]) -> set[int]:
-    """Items the newest journalled request changed: a bulk answered 200."""
+# The writes of one item or one order, as journalled paths name them: ASCII
+# digits, at most 19 (what the routes answer 200 or 201 for; see path_ids).
+_PREFIX = "(?:" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")"
+_ITEM_UPDATE = re.compile(_PREFIX + r"/order_items/([0-9]{1,19})/")
+_MAPPING = re.compile(_PREFIX + r"/order_items/([0-9]{1,19})/create_mapping/")
+_ORDER_UPDATE = re.compile(_PREFIX + r"/orders/([0-9]{1,19})/")
+
+
+def _changed_by_last_request(newest: list[dict[str, Any]]) -> tuple[set[int], set[int]]:
+    """(items, orders) the newest journalled request changed: a bulk or an
+    item's PATCH answered 200, a new mapping (201), an order's PATCH (200)."""
     for raw in newest:
-        if raw["method"] == "PATCH" and raw["status"] == 200 and "bulk_status_update" in raw["path"]:
+        method, status, path = raw["method"], raw["status"], raw["path"]
+        if method == "PATCH" and status == 200 and "bulk_status_update" in path:
             try:
-                return {item["id"] for item in json.loads(raw["response"])}
+                return {item["id"] for item in json.loads(raw["response"])}, set()
             except (ValueError, TypeError, KeyError, RecursionError):
-                return set()
-    return set()
+                return set(), set()
+        patched = method == "PATCH" and status == 200
+        item_id = _written_id(_ITEM_UPDATE, path, patched)
+        if item_id is None:
+            item_id = _written_id(_MAPPING, path, method == "POST" and status == 201)
+        if item_id is not None:
+            return {item_id}, set()
+        order_id = _written_id(_ORDER_UPDATE, path, patched)
+        return set(), set() if order_id is None else {order_id}
+    return set(), set()
+
+
+def _written_id(route: re.Pattern[str], path: str, written: bool) -> int | None:
+    """The id in ``path`` when the request ``written`` to ``route``."""
+    found = route.fullmatch(path) if written else None
+    return None if found is None else int(found.group(1))
+
+
+def _mappings_of(orders: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The ERP mapping of each shown item that has one, by item id: looked up
+    item by item, so a refresh costs what it shows whatever was mapped."""
+    state = emulator()
+    return {
+        mapping["object_id"]: mapping
+        for order in orders
+        for item in order["items"]
+        for mapping in state.mappings(item["id"])
+    }
 
 
 def _context() -> dict[str, Any]:
@@ -213,13 +253,16 @@ def _context() -> dict[str, Any]:
     filters = _filters()
     entries, newest, unsearched = _entries(filters)
     snapshot = state.snapshot(max_orders=SHOWN_ORDERS + 1)
+    orders = snapshot["orders"][:SHOWN_ORDERS]
+    changed_items, changed_orders = _changed_by_last_request(newest)
     return {
         "version": package_version(),
         "filters": filters,
         "status_classes": STATUS_CLASSES,
         "verdicts": VERDICTS,
         "entries": entries,
-        "orders": snapshot["orders"][:SHOWN_ORDERS],
+        "orders": orders,
+        "mappings": _mappings_of(orders),
         "more_orders": len(snapshot["orders"]) > SHOWN_ORDERS,
         "statuses": state.rules.statuses,
         "shown_requests": SHOWN_REQUESTS,
@@ -229,7 +272,8 @@ def _context() -> dict[str, Any]:
         "body_limit": state.settings.journal_body_bytes,
         "header_bytes": HEADER_BYTES,
         "headers_bytes": HEADERS_BYTES,
-        "changed": _changed_by_last_request(newest),
+        "changed": changed_items,
+        "changed_orders": changed_orders,
         "faults": state.faults(),
         "strict": state.strict,
         "guarded": bool(state.settings.admin_token),
