@@ -1,7 +1,8 @@
 """Regenerate the README's screenshot of the inspector: ``python tests/browser/make_screenshot.py``.
 
 Runs an emulator on a free loopback port, sends the documented example flow
-(a good bulk, a bad one, a faulted read), opens ``/_mock/`` in headless
+(a good bulk, a line mapped and its order marked sent, a bad bulk, a
+faulted read), opens ``/_mock/`` in headless
 Chromium, expands the bad request and saves ``tests/browser/inspector.png``.
 """
 
@@ -29,6 +30,10 @@ def documented_flow(url: str) -> None:
     bulk = f"{url}/api/i1/order_items/bulk_status_update/"
     good = json.loads((ROOT / "tests" / "data" / "documented-request.json").read_text())
     requests.patch(bulk, json=good, headers=headers, timeout=10)
+    # The ERP loop's acknowledgement: a line mapped, its order marked sent.
+    mapping = {"code": "ERP-1-1", "update_stock": True}
+    requests.post(f"{url}/api/i1/order_items/1/create_mapping/", json=mapping, headers=headers, timeout=10)
+    requests.patch(f"{url}/api/i1/orders/1/", json={"is_send": True}, headers=headers, timeout=10)
     requests.patch(
         bulk, json={"orderitem_set": [{"id": 4, "status": "9", "tracking_no": "TR9"}]}, headers=headers, timeout=10
     )
