@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.helpers import PREFIXES, Later
+from tests.helpers import PREFIXES, Later, get_state
 
 NOT_FOUND = {"detail": "Not found."}
 NOT_A_BOOLEAN = {"is_send": ["Must be a valid boolean."]}
@@ -35,17 +35,26 @@ def newest_verdict(client: FlaskClient) -> dict[str, Any]:
     return client.get("/_mock/requests?method=PATCH").get_json()["requests"][-1]["verdict"]
 
 
-def assert_refused(client: FlaskClient, state: Any, response: Any, status: int, body: Any) -> None:
-    """``response`` is ``status`` with exactly ``body``, and the request changed nothing."""
-    assert (response.status_code, response.get_json()) == (status, body)
-    assert state() == state.before
+class Unchanged:
+    """The state as the test found it; :meth:`check` asserts it still is."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.before = get_state(client)
+
+    def check(self) -> None:
+        assert get_state(self.client) == self.before
 
 
 @pytest.fixture
-def unchanged(state: Any) -> Any:
-    """``state`` with the snapshot taken before the test's request."""
-    state.before = state()
-    return state
+def unchanged(client: FlaskClient) -> Unchanged:
+    return Unchanged(client)
+
+
+def assert_refused(unchanged: Unchanged, response: Any, status: int, body: Any) -> None:
+    """``response`` is ``status`` with exactly ``body``, and the request changed nothing."""
+    assert (response.status_code, response.get_json()) == (status, body)
+    unchanged.check()
 
 
 # --- marking sent ------------------------------------------------------------------------
@@ -98,12 +107,12 @@ def test_modified_date_moves_only_when_is_send_changes(client: FlaskClient, auth
 
 @pytest.mark.parametrize("body", [{}, {"status": "500"}, None], ids=["empty-object", "only-other-fields", "no-body"])
 def test_without_is_send_nothing_changes(
-    client: FlaskClient, auth: dict[str, str], unchanged: Any, body: dict[str, Any] | None
+    client: FlaskClient, auth: dict[str, str], unchanged: Unchanged, body: dict[str, Any] | None
 ) -> None:
     response = client.patch("/api/i1/orders/1/", headers=auth) if body is None else patch(client, auth, body)
     assert response.status_code == 200
     assert response.get_json() == get_order(client, auth)
-    assert unchanged() == unchanged.before
+    unchanged.check()
 
 
 def test_other_fields_are_ignored_and_reported_as_unknown(client: FlaskClient, auth: dict[str, str]) -> None:
@@ -136,14 +145,14 @@ def test_a_coerced_value_is_a_contract_deviation(client: FlaskClient, auth: dict
     ids=repr,
 )
 def test_anything_else_is_not_a_boolean(
-    client: FlaskClient, auth: dict[str, str], unchanged: Any, sent: object
+    client: FlaskClient, auth: dict[str, str], unchanged: Unchanged, sent: object
 ) -> None:
-    assert_refused(client, unchanged, patch(client, auth, {"is_send": sent}), 400, NOT_A_BOOLEAN)
+    assert_refused(unchanged, patch(client, auth, {"is_send": sent}), 400, NOT_A_BOOLEAN)
 
 
-def test_null_is_refused(client: FlaskClient, auth: dict[str, str], unchanged: Any) -> None:
+def test_null_is_refused(client: FlaskClient, auth: dict[str, str], unchanged: Unchanged) -> None:
     response = patch(client, auth, {"is_send": None})
-    assert_refused(client, unchanged, response, 400, {"is_send": ["This field may not be null."]})
+    assert_refused(unchanged, response, 400, {"is_send": ["This field may not be null."]})
 
 
 @pytest.mark.parametrize(
@@ -151,18 +160,18 @@ def test_null_is_refused(client: FlaskClient, auth: dict[str, str], unchanged: A
     [([{"is_send": True}], "list"), ("is_send", "str"), (1, "int"), (True, "bool")],
 )
 def test_a_body_that_is_no_object_is_refused(
-    client: FlaskClient, auth: dict[str, str], unchanged: Any, body: object, kind: str
+    client: FlaskClient, auth: dict[str, str], unchanged: Unchanged, body: object, kind: str
 ) -> None:
     expected = {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]}
-    assert_refused(client, unchanged, patch(client, auth, body), 400, expected)
+    assert_refused(unchanged, patch(client, auth, body), 400, expected)
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize("pk", ["3", "0", "-1", "1.0", "abc", "9" * 30, "%C2%B9"])
 def test_an_unknown_order_is_not_found(
-    client: FlaskClient, auth: dict[str, str], unchanged: Any, prefix: str, pk: str
+    client: FlaskClient, auth: dict[str, str], unchanged: Unchanged, prefix: str, pk: str
 ) -> None:
-    assert_refused(client, unchanged, patch(client, auth, {"is_send": True}, pk=pk, prefix=prefix), 404, NOT_FOUND)
+    assert_refused(unchanged, patch(client, auth, {"is_send": True}, pk=pk, prefix=prefix), 404, NOT_FOUND)
 
 
 @pytest.mark.parametrize(
@@ -176,15 +185,15 @@ def test_an_unknown_order_is_not_found(
     ids=["invalid-value", "not-an-object", "malformed", "media-type"],
 )
 def test_an_unknown_order_is_not_found_before_its_body_is_read(
-    client: FlaskClient, auth: dict[str, str], unchanged: Any, body: bytes, content_type: str
+    client: FlaskClient, auth: dict[str, str], unchanged: Unchanged, body: bytes, content_type: str
 ) -> None:
     # DRF's UpdateModelMixin finds the order (get_object) before it reads request.data.
     response = client.patch("/api/i1/orders/3/", data=body, content_type=content_type, headers=auth)
-    assert_refused(client, unchanged, response, 404, NOT_FOUND)
+    assert_refused(unchanged, response, 404, NOT_FOUND)
 
 
-def test_a_fault_marks_nothing(client: FlaskClient, auth: dict[str, str], unchanged: Any) -> None:
+def test_a_fault_marks_nothing(client: FlaskClient, auth: dict[str, str], unchanged: Unchanged) -> None:
     headers = {**auth, "X-Mock-Fault": "status=503"}
     response = client.patch("/api/i1/orders/1/", json={"is_send": True}, headers=headers)
     assert response.status_code == 503
-    assert unchanged() == unchanged.before
+    unchanged.check()
