@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,19 @@ class ContractCheckedClient(FlaskClient):
         request = response.request
         check_response_contract(request.method, request.path, response.status_code, response.get_data(as_text=True))
         return response
+
+
+class Later:
+    """Equal to a ``modified_date`` later than the one it was made from."""
+
+    def __init__(self, than: str) -> None:
+        self.than = than
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and datetime.fromisoformat(other) > datetime.fromisoformat(self.than)
+
+    def __repr__(self) -> str:
+        return f"<a modified_date after {self.than}>"
 
 
 def get_state(client: FlaskClient) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """The bad-input catalogue: odd requests, the exact DRF-style answer, and no state change.
 
-Every row is one request to the bulk endpoint (or login) through HTTP. Rows
-that the emulator accepts on purpose (DRF coercions) are listed too, with
-their 200, so the catalogue says what happens to each odd input.
+Every row is one request through HTTP: to the bulk endpoint unless the row
+names another (the ERP loop's order list, order and item updates and
+mappings). Rows that the emulator accepts on purpose (DRF coercions) are
+listed too, with their answer, so the catalogue says what happens to each
+odd input.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from omnitron_mock import DEV_TOKEN
 from tests.helpers import FIGURES, get_state
 
 BULK = "/api/i1/order_items/bulk_status_update/"
+ORDER = "/api/i1/orders/1/"
+ITEM = "/api/i1/order_items/1/"
+MAPPING = "/api/i1/order_items/1/create_mapping/"
+ORDERS = "/api/i1/orders/"
 TOKEN_HEADER = f"Token {DEV_TOKEN}"
 JSON = "application/json"
 DATE_FORMAT = (
@@ -34,6 +40,8 @@ class Case:
     content_type: str | None = JSON
     headers: dict[str, str] = field(default_factory=lambda: {"Authorization": TOKEN_HEADER})
     changes_state: bool = False
+    method: str = "PATCH"
+    path: str = BULK
 
 
 def parse_error(text: bytes) -> dict[str, str]:
@@ -452,6 +460,163 @@ CASES = [
 ]
 
 
+def order_case(name: str, body: bytes, status: int, expected: Any, **more: Any) -> Case:
+    return Case(f"order-{name}", body, status, expected, **{"path": ORDER, **more})
+
+
+def item_case(name: str, body: bytes, status: int, expected: Any, **more: Any) -> Case:
+    return Case(f"item-{name}", body, status, expected, **{"path": ITEM, **more})
+
+
+def mapping_case(name: str, body: bytes, status: int, expected: Any, **more: Any) -> Case:
+    return Case(f"mapping-{name}", body, status, expected, **{"path": MAPPING, "method": "POST", **more})
+
+
+def list_case(name: str, query: str, status: int, expected: Any) -> Case:
+    return Case(f"order-list-{name}", b"", status, expected, None, path=f"{ORDERS}?{query}", method="GET")
+
+
+NOT_A_BOOLEAN = {"is_send": ["Must be a valid boolean."]}
+INVALID_PAGE = {"detail": "Invalid page."}
+
+
+def invalid_choice(name: str, value: str) -> dict[str, list[str]]:
+    return {name: [f"Select a valid choice. {value} is not one of the available choices."]}
+
+
+CASES += [
+    # -- PATCH orders/{pk}/ ------------------------------------------------------------------
+    order_case("malformed", b'{"is_send": tru', 400, parse_error(b'{"is_send": tru')),
+    order_case("top-level-null", b"null", 400, {"non_field_errors": ["No data provided"]}),
+    order_case(
+        "top-level-array", b"[]", 400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    ),
+    order_case("is-send-null", b'{"is_send": null}', 400, {"is_send": ["This field may not be null."]}),
+    order_case("is-send-word", b'{"is_send": "maybe"}', 400, NOT_A_BOOLEAN),
+    order_case("is-send-float-overflow", b'{"is_send": 1e400}', 400, NOT_A_BOOLEAN),
+    order_case("is-send-lone-surrogate", b'{"is_send": "\\udc00"}', 400, NOT_A_BOOLEAN),
+    order_case("is-send-object", b'{"is_send": {"value": true}}', 400, NOT_A_BOOLEAN),
+    order_case("is-send-string-true", b'{"is_send": "True"}', 200, None, changes_state=True),
+    order_case("is-send-number-one", b'{"is_send": 1}', 200, None, changes_state=True),
+    order_case("only-unknown-fields", b'{"status": "500", "\\ud800": 1}', 200, None),
+    order_case("empty-body", b"", 200, None),
+    order_case(
+        "text-plain",
+        b'{"is_send": true}',
+        415,
+        {"detail": 'Unsupported media type "text/plain" in request.'},
+        content_type="text/plain",
+    ),
+    order_case(
+        "body-over-1-mib",
+        b'{"is_send": true, "x": "' + b"x" * 1024 * 1024 + b'"}',
+        413,
+        {"detail": "Request body too large."},
+    ),
+    order_case("unknown-pk-malformed", b"{", 404, {"detail": "Not found."}, path="/api/i1/orders/99/"),
+    order_case("unknown-pk-word", b'{"is_send": true}', 404, {"detail": "Not found."}, path="/api/i1/orders/one/"),
+    # -- PATCH order_items/{pk}/ --------------------------------------------------------------
+    item_case(
+        "extra-field-float-overflow",
+        b'{"extra_field": {"x": 1e400}}',
+        400,
+        {"extra_field": ["Value must be valid JSON."]},
+    ),
+    item_case(
+        "attributes-surrogate-key",
+        b'{"attributes": {"\\udc00": 1}}',
+        400,
+        {"attributes": ["Surrogate characters are not allowed: U+DC00."]},
+    ),
+    item_case(
+        "attributes-kwargs-nested-surrogate",
+        b'{"attributes_kwargs": {"a": [{"b": "x\\ud800"}]}}',
+        400,
+        {"attributes_kwargs": ["Surrogate characters are not allowed: U+D800."]},
+    ),
+    item_case(
+        "status-lone-surrogate",
+        b'{"status": "\\udc00"}',
+        400,
+        {"status": ["Surrogate characters are not allowed: U+DC00."]},
+    ),
+    Case(
+        "lone-surrogate-cancel-status",
+        b'{"cancel_status": "\\udc00"}',
+        400,
+        {"cancel_status": ['"\\udc00" is not a valid choice.']},
+        path=ITEM,
+    ),
+    item_case(
+        "cancel-status-nul", b'{"cancel_status": "\\u0000"}', 400, {"cancel_status": ['"\x00" is not a valid choice.']}
+    ),
+    item_case("extra-field-nul-kept", b'{"extra_field": {"k": "a\\u0000b"}}', 200, None, changes_state=True),
+    item_case(
+        "extra-field-nesting-200",
+        b'{"extra_field": {"a": ' + b"[" * 200 + b"]" * 200 + b"}}",
+        200,
+        None,
+        changes_state=True,
+    ),
+    item_case(
+        "extra-field-list",
+        b'{"extra_field": [1]}',
+        400,
+        {"extra_field": ['Expected a dictionary of items but got type "list".']},
+    ),
+    item_case("status-integer", b'{"status": 450}', 200, None, changes_state=True),
+    item_case("unknown-pk-malformed", b"{", 404, {"detail": "Not found."}, path="/api/i1/order_items/99/"),
+    # -- POST order_items/{id}/create_mapping/ ---------------------------------------------------
+    mapping_case(
+        "code-lone-surrogate", b'{"code": "\\udc00"}', 400, {"code": ["Surrogate characters are not allowed: U+DC00."]}
+    ),
+    mapping_case("code-nul", b'{"code": "E\\u00001"}', 400, {"code": ["Null characters are not allowed."]}),
+    mapping_case("code-float-overflow-reads-as-text", b'{"code": 1e400}', 201, None, changes_state=True),
+    mapping_case(
+        "update-stock-float-overflow",
+        b'{"code": "E1", "update_stock": 1e400}',
+        400,
+        {"update_stock": ["Must be a valid boolean."]},
+    ),
+    mapping_case("empty-body", b"", 400, {"code": ["This field is required."]}),
+    mapping_case("top-level-null", b"null", 400, {"non_field_errors": ["No data provided"]}),
+    mapping_case(
+        "form-encoded",
+        b"code=E1",
+        415,
+        {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.'},
+        content_type="application/x-www-form-urlencoded",
+    ),
+    mapping_case(
+        "unknown-item-malformed", b"{", 404, {"detail": "Not found."}, path="/api/i1/order_items/99/create_mapping/"
+    ),
+    # -- GET orders/: odd query strings -------------------------------------------------------------
+    # werkzeug keeps percent-escapes that decode to no UTF-8 as they came (Django would show U+FFFD).
+    list_case("status-invalid-utf8", "status=%ED%A0%80", 400, invalid_choice("status", "%ED%A0%80")),
+    list_case("status-nul", "status=%00", 400, invalid_choice("status", "\x00")),
+    list_case("status-10k", "status=" + "9" * 10_000, 400, invalid_choice("status", "9" * 10_000)),
+    list_case("cancel-status-emoji", "cancel_status=%F0%9F%98%80", 400, invalid_choice("cancel_status", "\U0001f600")),
+    list_case("number-nul", "number=%00", 200, {"count": 0, "next": None, "previous": None, "results": []}),
+    list_case("pk-in-nul", "pk__in=%00", 400, {"pk__in": ["Enter a number."]}),
+    list_case(
+        "pk-in-100k-commas", "pk__in=" + "," * 100_000, 200, {"count": 0, "next": None, "previous": None, "results": []}
+    ),
+    list_case(
+        "modified-date-invalid-utf8",
+        "modified_date__gte=%ED%A0%80",
+        400,
+        {"modified_date__gte": ["Enter a valid date/time."]},
+    ),
+    list_case(
+        "modified-date-year-0", "modified_date__lt=0000-01-01", 400, {"modified_date__lt": ["Enter a valid date/time."]}
+    ),
+    list_case("page-nul", "page=%00", 404, INVALID_PAGE),
+    list_case("page-past-64-bits", "page=" + "9" * 30, 404, INVALID_PAGE),
+    list_case("is-send-invalid-utf8-filters-nothing", "is_send=%ED%A0%80&limit=1&sort=%00", 200, None),
+    list_case("limit-float-overflow-is-the-default", "limit=1e400", 200, None),
+]
+
+
 def journal_and_inspector_answer(client: FlaskClient) -> Any:
     """Every page that shows the journal answers; returns the newest entry."""
     journal = client.get("/_mock/requests")
@@ -473,7 +638,7 @@ def send(client: FlaskClient, case: Case) -> Any:
     headers = dict(case.headers)
     if case.content_type is not None:
         headers["Content-Type"] = case.content_type
-    return client.patch(BULK, data=case.body, headers=headers)
+    return client.open(case.path, method=case.method, data=case.body, headers=headers)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -491,7 +656,7 @@ def test_bad_input_gets_its_exact_answer(client: FlaskClient, case: Case) -> Non
         assert get_state(client) == before
         FIGURES["rejected bad inputs that left the state unchanged"] += 1
     newest = journal_and_inspector_answer(client)
-    assert (newest["method"], newest["status"]) == ("PATCH", case.status)
+    assert (newest["method"], newest["status"]) == (case.method, case.status)
     assert_body_shown(newest, b"" if case.status == 413 else case.body)
 
 
@@ -561,6 +726,9 @@ EMULATED_CALLS = [
     ("GET", "/api/i1/order_items/1/"),
     ("PATCH", "/api/i1/order_items/1/"),
     ("GET", "/api/i1/orders/1/"),
+    ("PATCH", "/api/v1/orders/1/"),
+    ("GET", "/api/i1/orders/"),
+    ("POST", "/api/i1/order_items/1/create_mapping/"),
     ("POST", "/api/i1/no_such_endpoint/"),
     ("PATCH", "/api/i1/order_items/bulk_status_update"),
 ]

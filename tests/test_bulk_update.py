@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from omnitron_mock import Settings
-from omnitron_mock.clock import instant_key
 
-from tests.helpers import documented
+from tests.helpers import Later, documented
 
 BULK = "order_items/bulk_status_update/"
 BULK_PATH = "/api/i1/" + BULK
@@ -103,19 +102,6 @@ def assert_rejected(client: Any, auth: dict[str, str], state: Any, body: Any, ex
 
 def entry(message: Any, orderitem_id: str) -> dict[str, Any]:
     return {"message": message, "args": {"orderitem_id": orderitem_id}}
-
-
-class Later:
-    """Equal to a ``modified_date`` later than the one it was made from."""
-
-    def __init__(self, than: str) -> None:
-        self.than = instant_key(than)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and instant_key(other) > self.than
-
-    def __repr__(self) -> str:
-        return f"<a modified_date after {self.than}>"
 
 
 def with_changes(snapshot: dict[str, Any], changes: dict[int, dict[str, Any]]) -> dict[str, Any]:

@@ -67,6 +67,18 @@ def test_item_list_pages_link_to_each_other(client: FlaskClient, auth: dict[str,
     assert third["next"] is None
 
 
+@pytest.mark.parametrize(
+    ("query", "size"),
+    [("limit=2", 2), ("limit=2&page_size=3", 2), ("page_size=3&limit=2", 2), ("limit=0&page_size=3", 5)],
+)
+def test_item_list_takes_limit_before_page_size(
+    client: FlaskClient, auth: dict[str, str], query: str, size: int
+) -> None:
+    page = client.get(f"/api/i1/order_items/?{query}", headers=auth).get_json()
+    assert [item["id"] for item in page["results"]] == [1, 2, 3, 4, 5][:size]
+    assert (page["next"] is None) == (size == 5)
+
+
 @pytest.mark.parametrize("bad_size", ["0", "-1", "x"])
 def test_bad_page_size_falls_back_to_the_default_as_drf_does(
     client: FlaskClient, auth: dict[str, str], bad_size: str

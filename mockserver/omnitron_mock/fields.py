@@ -203,10 +203,41 @@ def boolean(value: object) -> bool:
     raise Invalid(INVALID_BOOLEAN)
 
 
+INVALID_JSON = "Value must be valid JSON."
+
+
 def dictionary(value: object) -> dict:
-    """DRF DictField: a JSON object."""
+    """DRF DictField: a JSON object, which the emulator keeps and sends back
+    out as JSON: a number that overflowed to infinity or a lone surrogate
+    (both JSON's grammar lets through) is refused, never stored."""
     if value is None:
         raise Invalid(NULL)
     if not isinstance(value, dict):
         raise Invalid(f'Expected a dictionary of items but got type "{type(value).__name__}".')
+    _check_storable(value)
     return value
+
+
+def _check_storable(document: dict) -> None:
+    # A stack, not recursion: the parser allows nesting deeper than Python's recursion limit.
+    stack: list[object] = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            _check_surrogates(value)
+        elif isinstance(value, float):
+            if value in (float("inf"), float("-inf")):
+                # DRF's JSONField message for a value json.dumps cannot write strictly.
+                raise Invalid(INVALID_JSON)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_surrogates(key)
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _check_surrogates(text: str) -> None:
+    surrogate = None if text.isascii() else re.search("[\ud800-\udfff]", text)
+    if surrogate is not None:
+        raise Invalid(f"Surrogate characters are not allowed: U+{ord(surrogate.group()):X}.")

@@ -36,6 +36,7 @@ _PLACES: tuple[tuple[tuple[int, str], tuple[int, str], tuple[int, str]], ...] = 
     ((16, "Bursa"), (197, "Nilüfer"), (2105, "Görükle")),
     ((7, "Antalya"), (88, "Muratpaşa"), (930, "Lara")),
 )
+_ADDRESS_PLACES = ("country", "city", "township", "district")
 _FIRST_NAMES = ("Ayşe", "Mehmet", "Zeynep", "Mustafa", "Elif", "Ahmet", "Fatma", "Emre", "Deniz", "Can")
 _LAST_NAMES = ("Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk", "Arslan", "Doğan")
 _STREETS = ("Bahariye Cad.", "Atatürk Bulvarı", "Cumhuriyet Cad.", "İstiklal Sok.", "Gazi Mustafa Kemal Cad.")
@@ -277,14 +278,27 @@ def _order(raw: dict[str, Any], items: list[ItemRecord]) -> OrderRecord:
     # Nested objects are merged: a seed names only what its test cares about.
     customer = values["customer"] = {**defaults["customer"], **raw.get("customer", {})}
     # The default address is the customer's: the seed's name and email, not the default's.
-    shipping = {**default_address(raw["id"], customer), **raw.get("shipping_address", {})}
+    shipping = _merged_address(default_address(raw["id"], customer), raw.get("shipping_address", {}))
     values["shipping_address"] = shipping
     # An order seeded with one address is billed there too.
-    values["billing_address"] = {**shipping, **raw["billing_address"]} if "billing_address" in raw else shipping
+    values["billing_address"] = (
+        _merged_address(shipping, raw["billing_address"]) if "billing_address" in raw else shipping
+    )
     if "modified_date" in raw:
         values["modified_date"] = render_datetime(iso_datetime(raw["modified_date"]))
     amount = sum((Decimal(item.price) for item in items), Decimal(values["shipping_amount"]))
     return OrderRecord(pk=raw["id"], date_placed=date_placed, amount=f"{amount:.2f}", **values)
+
+
+def _merged_address(base: Row, seeded: dict[str, Any]) -> Row:
+    """``seeded`` over ``base``, down to the places: the seed contract lets a
+    place (a city, say) name only some of its keys, the order needs them all."""
+    merged = {**base, **seeded}
+    for place in _ADDRESS_PLACES:
+        if place in seeded:
+            # A new dict: the record shares nothing with the document it came from.
+            merged[place] = {**base[place], **seeded[place]}
+    return merged
 
 
 def read_seed_file(path: str | Path) -> Any:

@@ -49,11 +49,21 @@ def order_item_list(call: Call, _user: Row) -> Reply:
     )
 
 
+def _existing_item(call: Call, item_id: str) -> int:
+    """The id of an item that exists; a 404 before the body is read, as DRF's
+    ``get_object()`` comes before ``request.data`` in its detail views."""
+    identifier = path_id(item_id)
+    if call.state.store.get_item(identifier) is None:
+        raise errors.not_found()
+    return identifier
+
+
 def order_item_update(call: Call, _user: Row, item_id: str) -> Reply:
+    identifier = _existing_item(call, item_id)
     rules = call.state.current_rules()
     try:
         changes = parse_item_update(call.json(), rules)
-        item = apply_item_update(call.transaction(), path_id(item_id), changes, rules)
+        item = apply_item_update(call.transaction(), identifier, changes, rules)
     except FieldErrors as invalid:
         raise field_errors(invalid.errors) from None
     if item is None:
@@ -62,7 +72,7 @@ def order_item_update(call: Call, _user: Row, item_id: str) -> Reply:
 
 
 def create_mapping(call: Call, _user: Row, item_id: str) -> Reply:
-    identifier = path_id(item_id)
+    identifier = _existing_item(call, item_id)
     try:
         request = parse_mapping(call.json())
         outcome = mapping.create_mapping(call.transaction(), identifier, request)

@@ -31,6 +31,10 @@ def order_detail(call: Call, _user: Row, order_id: str) -> Reply:
 
 def order_update(call: Call, _user: Row, order_id: str) -> Reply:
     identifier = path_id(order_id)
+    # DRF's UpdateModelMixin finds the object before it reads the body: an
+    # unknown order is a 404 whatever was sent.
+    if call.state.store.get_order(identifier) is None:
+        raise errors.not_found()
     try:
         is_send = parse_order_update(call.json())
     except FieldErrors as invalid:

@@ -37,6 +37,16 @@ _ORDER_POSITIONS = {name: position for position, name in enumerate(ORDER_FIELDS)
 _ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
 
 
+def _differs(stored: object, new: object) -> bool:
+    """Whether ``new`` reads back other than ``stored``, as the SQLite store
+    compares the stored texts: Python holds 1 == 1.0 == True and ignores key
+    order, JSON does not."""
+    if stored != new:
+        return True
+    # Equal strings (every bulk field) and nulls read back the same: no encoding on the bulk's path.
+    return not isinstance(new, str) and new is not None and dumps(stored) != dumps(new)
+
+
 class _MemoryTransaction:
     """Reads see the store; writes wait in ``pending`` until the commit."""
 
@@ -66,7 +76,7 @@ class _MemoryTransaction:
         for item_id, fields in changes:
             # The bulk read every item it changes: each one exists.
             before = self.pending.get(item_id) or cast(Row, self._store._item(item_id))
-            changed = changed or any(before[name] != value for name, value in fields.items())
+            changed = changed or any(_differs(before[name], value) for name, value in fields.items())
             item = {**before, **fields}
             self.pending[item_id] = item
             updated.append(dumps(item))
