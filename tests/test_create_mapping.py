@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from omnitron_mock import emulator_of
 
 from tests.helpers import PREFIXES, Later
 
@@ -26,8 +25,8 @@ def mapping(pk: int, item: int, code: str) -> dict[str, Any]:
 
 
 def stored_mappings(app: Any) -> list[dict[str, Any]]:
-    """Every mapping with its update_stock, read through the service API's store."""
-    return emulator_of(app).store.mappings()
+    """Every mapping with its update_stock, read through the control API."""
+    return app.test_client().get("/_mock/state/mappings").get_json()["mappings"]
 
 
 def modified(client: FlaskClient, auth: dict[str, str], order: int = 1) -> str:

@@ -197,3 +197,12 @@ def test_a_fault_marks_nothing(client: FlaskClient, auth: dict[str, str], unchan
     response = client.patch("/api/i1/orders/1/", json={"is_send": True}, headers=headers)
     assert response.status_code == 503
     unchanged.check()
+
+
+def test_a_read_of_an_order_is_judged_by_no_request_contract(client: FlaskClient, auth: dict[str, str]) -> None:
+    """orders/{pk}/ takes PATCH bodies; a GET sends none, so its entry names no contract."""
+    client.get("/api/i1/orders/1/", headers=auth)
+    client.patch("/api/i1/orders/1/", json={"is_send": True}, headers=auth)
+    read, write = client.get("/_mock/requests").get_json()["requests"][-2:]
+    assert (read["method"], read["verdict"]["contract"]) == ("GET", None)
+    assert (write["method"], write["verdict"]["contract"]) == ("PATCH", "order-update-request")
