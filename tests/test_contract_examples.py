@@ -28,7 +28,7 @@ def test_every_schema_has_a_stable_id_and_draft_2020_12() -> None:
     for name in contracts.SCHEMA_NAMES:
         schema = contracts.load_schema(name)
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-        assert schema["$id"] == f"https://omnitron-mock.invalid/contracts/{name}.json"
+        assert schema["$id"] == f"https://omnitron-mock.invalid/contracts/v0/{name}.json"
 
 
 def test_errors_carry_json_paths_and_readable_messages() -> None:

@@ -217,7 +217,7 @@ def test_journal_keeps_the_newest_entries_up_to_its_limit(auth: dict[str, str]) 
 
 def test_contracts_are_served(client: FlaskClient) -> None:
     index = client.get("/contracts/").get_json()["schemas"]
-    assert index == [f"/contracts/{name}.json" for name in contracts.SCHEMA_NAMES]
+    assert index == [f"/contracts/{contracts.CONTRACTS_VERSION}/{name}.json" for name in contracts.SCHEMA_NAMES]
     for name in contracts.SCHEMA_NAMES:
         assert client.get(f"/contracts/{name}.json").get_json() == contracts.load_schema(name)
     assert client.get("/openapi.json").get_json() == contracts.bundled_openapi()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -12,7 +14,7 @@ from werkzeug.routing import RequestRedirect
 from omnitron_mock import errors
 from omnitron_mock.config import Settings, UserSpec, env_users, env_value
 from omnitron_mock.context import EXTENSION_KEY, emulator
-from omnitron_mock.contracts import Contracts, bundled_openapi
+from omnitron_mock.contracts import CONTRACTS_VERSION, SCHEMA_NAMES, Contracts, bundled_openapi
 from omnitron_mock.control import blueprint as control_blueprint
 from omnitron_mock.errors import APIError
 from omnitron_mock.faults import normalise_all, read_fault_profile
@@ -166,13 +168,32 @@ def _add_contract_routes(app: Flask) -> None:
 
     @app.get("/contracts/")
     def contract_index() -> Response:
-        from omnitron_mock.contracts import SCHEMA_NAMES
+        return json_response(
+            {
+                "version": CONTRACTS_VERSION,
+                "schemas": [f"/contracts/{CONTRACTS_VERSION}/{name}.json" for name in SCHEMA_NAMES],
+            }
+        )
 
-        return json_response({"schemas": [f"/contracts/{name}.json" for name in SCHEMA_NAMES]})
+    @app.get(f"/contracts/{CONTRACTS_VERSION}/<name>.json")
+    def versioned_contract_schema(name: str) -> Response:
+        # Named by this emulator's own address: a validator that loads a schema
+        # from here resolves its references here too.
+        schema = _schema_or_404(name)
+        # Absolute only when the Host was checked; otherwise a reference that
+        # resolves against wherever the schema was fetched from.
+        schema["$id"] = redirect_location(request.base_url, emulator().settings.allowed_hosts)
+        return json_response(schema)
 
     @app.get("/contracts/<name>.json")
     def contract_schema(name: str) -> Response:
-        try:
-            return json_response(emulator().contracts.schema(name))
-        except KeyError:
-            raise errors.not_found() from None
+        # As committed, $id and all: the unversioned address of earlier versions.
+        return json_response(_schema_or_404(name))
+
+
+def _schema_or_404(name: str) -> dict[str, Any]:
+    """A copy of the named schema (the one the validators hold stays as it is)."""
+    try:
+        return copy.deepcopy(emulator().contracts.schema(name))
+    except KeyError:
+        raise errors.not_found() from None

@@ -10,6 +10,8 @@ slug reads it from those files.
 """
 
 from omnitron_mock.contracts.catalogue import (
+    CONTRACTS_VERSION,
+    ID_BASE,
     SCHEMA_NAMES,
     Contracts,
     data_root,
@@ -32,6 +34,8 @@ def assert_valid(name: str, instance: object) -> None:
 
 
 __all__ = [
+    "CONTRACTS_VERSION",
+    "ID_BASE",
     "SCHEMA_NAMES",
     "ContractError",
     "ContractViolation",

@@ -18,6 +18,13 @@ from omnitron_mock.contracts.errors import ContractError, ContractViolation, to_
 
 # Where the wheel puts the repository's contracts/ folder (pyproject.toml's force-include).
 SHIPPED_DATA = "contract_data"
+# The contracts' version in their identifiers and URLs: the project's major version
+# (tests/test_contract_ids.py keeps the two equal). A change that would break a
+# consumer comes with a new one.
+CONTRACTS_VERSION = "v0"
+# Every schema's $id is this and its file name: a name, not an address to fetch.
+# A running emulator serves each at /contracts/<CONTRACTS_VERSION>/<file name>.
+ID_BASE = f"https://omnitron-mock.invalid/contracts/{CONTRACTS_VERSION}/"
 
 
 @cache

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from omnitron_mock.contracts.catalogue import Contracts, data_root, default_contracts
+from omnitron_mock.contracts.catalogue import ID_BASE, Contracts, data_root, default_contracts
 
 _FILE_REF = "schemas/"
-_ID_PREFIX = "https://omnitron-mock.invalid/contracts/"
 
 
 def source_openapi() -> dict[str, Any]:
@@ -23,8 +22,8 @@ def _component_ref(ref: str, current: str) -> str:
     target, _, fragment = ref.partition("#")
     if target.startswith(_FILE_REF):
         target = target[len(_FILE_REF) :]
-    if target.startswith(_ID_PREFIX):
-        target = target[len(_ID_PREFIX) :]
+    if target.startswith(ID_BASE):
+        target = target[len(ID_BASE) :]
     stem = target.removesuffix(".json") or current
     return f"#/components/schemas/{stem}{fragment}"
 
