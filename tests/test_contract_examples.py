@@ -93,11 +93,13 @@ def test_status_codes_exist_only_in_the_contract_files() -> None:
 
 
 def test_the_contracts_folder_is_language_neutral_data() -> None:
-    """contracts/ holds JSON only (schemas, the OpenAPI document, data tables);
-    the Python that loads them lives in the server package, which reads this
-    very folder in a checkout."""
+    """contracts/ holds JSON (schemas, the OpenAPI document, data tables, the
+    generated bundles) and the generated TypeScript declarations; the Python
+    that loads and generates them lives in the server package, which reads
+    this very folder in a checkout."""
     root = Path(__file__).resolve().parents[1] / "contracts"
     files = [path for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
     assert files
-    assert {path.suffix for path in files} == {".json"}, sorted(str(p.relative_to(root)) for p in files)
+    others = sorted(str(p.relative_to(root)) for p in files if p.suffix != ".json")
+    assert others == ["types/index.d.ts"]
     assert Path(str(contracts.data_root())) == root
