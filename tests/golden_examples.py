@@ -16,12 +16,15 @@ read the result before committing it::
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from omnitron_mock import DEV_TOKEN, Settings, contracts, create_app
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "contracts" / "examples"
@@ -109,3 +112,23 @@ def record_all() -> list[str]:
 if __name__ == "__main__":
     names = record_all()
     print("\n".join(names) if names else "every example is up to date", file=sys.stderr)
+
+
+STRICT_BUNDLES = EXAMPLES.parent / "bundles" / "strict"
+_UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)$")
+
+
+def strict_verdict(example: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Python's jsonschema on the body, against the contract's strict profile
+    (contracts/bundles/strict/): its verdict and the unknown fields it names."""
+    schema = json.loads((STRICT_BUNDLES / f"{example['contract']}.json").read_text("utf-8"))
+    errors = list(Draft202012Validator(schema).iter_errors(example["body"]))
+    unknown = []
+    for error in errors:
+        if error.validator == "unevaluatedProperties":
+            # jsonschema names the fields in its message only, as Python literals.
+            names = _UNEXPECTED.search(error.message)
+            assert names is not None, error.message
+            where = "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+            unknown += [f"{where}.{name}" for name in ast.literal_eval(f"[{names.group(1)}]")]
+    return not errors, unknown

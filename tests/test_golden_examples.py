@@ -46,6 +46,15 @@ def test_python_jsonschema_gives_the_recorded_verdict(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_the_strict_profile_names_the_recorded_unknown_fields(path: Path) -> None:
+    """Python's jsonschema on contracts/bundles/strict/ flags what the journal flags, and only that."""
+    example = golden.read(path)
+    strict_valid, unknown = golden.strict_verdict(example)
+    assert sorted(unknown) == sorted(example["unknown_fields"])
+    assert strict_valid is (example["valid"] and not example["unknown_fields"])
+
+
+@pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_each_file_has_the_format_and_the_place_its_verdict_names(path: Path) -> None:
     example = golden.read(path)
     assert tuple(example) == golden.FIELDS
