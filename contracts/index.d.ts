@@ -1,54 +1,30 @@
 // The module's exports (index.js). The contracts' own types (one per schema,
-// StatusCode, ShippingCompany, CancelStatus) are generated into types/index.d.ts
-// from the schemas and re-exported here.
+// StatusCode, ShippingCompany, CancelStatus, and ContractTypes mapping each
+// contract name to its type) are generated into types/index.d.ts from the
+// schemas, and re-exported here.
 import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
+import type { ContractName, ContractTypes, RequestContractName } from "./types/index.js";
 
 export * from "./types/index.js";
 
-/** The contracts a client sends as a request body: the ones the strict profile covers. */
-export type RequestContractName =
-  | "bulk-status-update-request"
-  | "login-request"
-  | "order-update-request"
-  | "order-item-update-request"
-  | "create-mapping-request";
-
-/** Every contract: the file names of schemas/ without .json. */
-export type ContractName =
-  | RequestContractName
-  | "active-user"
-  | "address"
-  | "bulk-status-update-error-response"
-  | "bulk-status-update-response"
-  | "cancel-status"
-  | "customer"
-  | "detail-error"
-  | "fault"
-  | "field-errors"
-  | "login-response"
-  | "mapping"
-  | "order"
-  | "order-item"
-  | "order-item-page"
-  | "order-item-status"
-  | "order-page"
-  | "seed"
-  | "shipping-company";
-
+/** The request contracts: those of the strict request profile. */
 export declare const requestContracts: readonly RequestContractName[];
+/** Every contract: the file names of schemas/ without .json. */
 export declare const contractNames: readonly ContractName[];
 
 /** Every schema as shipped, by contract name. */
-export declare const schemas: Readonly<Record<ContractName, Readonly<Record<string, unknown>>>>;
+export declare const schemas: { readonly [Name in ContractName]: Readonly<Record<string, unknown>> };
 
 /** The ajv instance holding every schema by its `$id`. */
 export declare const ajv: Ajv2020;
 
-/** A compiled validator for each contract. */
-export declare const validators: Readonly<Record<ContractName, ValidateFunction>>;
+/** A compiled validator for each contract: a type guard for the contract's type. */
+export declare const validators: { readonly [Name in ContractName]: ValidateFunction<ContractTypes[Name]> };
 
-/** The strict request profile: unknown fields are errors (`unevaluatedProperties: false`). */
-export declare const strictValidators: Readonly<Record<RequestContractName, ValidateFunction>>;
+/** The strict request profile (bundles/strict/): fields the contract does not name are errors. */
+export declare const strictValidators: {
+  readonly [Name in RequestContractName]: ValidateFunction<ContractTypes[Name]>;
+};
 
 export interface ValidateOptions {
   /** Judge with the strict request profile (request contracts only). */
@@ -64,5 +40,8 @@ export interface ValidationResult {
   unknownFields: string[];
 }
 
-/** Check `body` against the named contract. Throws a RangeError for an unknown name. */
+/**
+ * Check `body` against the named contract. Throws a RangeError for an unknown
+ * name, and for `{ strict: true }` with a contract that is not a request.
+ */
 export declare function validate(name: ContractName, body: unknown, options?: ValidateOptions): ValidationResult;
