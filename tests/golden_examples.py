@@ -94,8 +94,20 @@ def recorded(example: dict[str, Any]) -> dict[str, Any]:
 
 
 def text_of(example: dict[str, Any]) -> str:
-    """A file's text, as the recorder writes it."""
-    return json.dumps(example, indent=2, ensure_ascii=False) + "\n"
+    """A file's text, as the recorder writes it: readable Unicode, with the
+    characters a reader could not see (a right-to-left mark, a BOM) escaped."""
+    return _INVISIBLE.sub(_escaped, json.dumps(example, indent=2, ensure_ascii=False)) + "\n"
+
+
+# Outside ASCII, so only ever inside a JSON string, where an escape means the same.
+_INVISIBLE = re.compile(r"[^\x00-\x7e]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if char.isprintable():
+        return char
+    return json.dumps(char)[1:-1]  # \uXXXX, a surrogate pair past U+FFFF
 
 
 def record_all() -> list[str]:
