@@ -98,7 +98,7 @@ export interface BulkStatusUpdateRequestItem {
 }
 
 /**
- * Text of 1 to 255 characters, not only whitespace, no NUL character.
+ * Text of 1 to 255 characters, not only whitespace, no NUL character. Whitespace is what DRF trims (Python's str.strip()), spelt out in the pattern because a pattern's \s means other characters in other languages (ECMAScript adds U+FEFF, leaves out U+001C to U+001F and U+0085; Java's is ASCII only).
  */
 export type BulkStatusUpdateRequestText = string;
 
@@ -141,7 +141,7 @@ export type CancelStatus = "waiting" | "confirmed" | "completed" | "rejected";
  * Body of POST order_items/{id}/create_mapping/: the ERP's id for the order item. Like DRF's CharField, the service trims the code and refuses it blank or with a NUL character. The contract describes the canonical form (a string, update_stock a JSON boolean); the emulator also takes what DRF coerces (a number as code, "false" as update_stock) and the journal reports those as contract deviations.
  */
 export interface CreateMappingRequest {
-  /** The ERP's id of the order line: 1 to 255 characters, not only whitespace, no NUL character. */
+  /** The ERP's id of the order line: 1 to 255 characters, not only whitespace (what DRF trims, spelt out as in bulk-status-update-request's text), no NUL character. */
   code: string;
   /** Release the item's stock reservation (default true). */
   update_stock?: boolean;
