@@ -9,10 +9,15 @@ from omnitron_mock.fields import iso_datetime, render_datetime
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
+def now_stamp() -> str:
+    """Now, as DRF renders it."""
+    return render_datetime(datetime.now(UTC))
+
+
 def moved_on(previous: str) -> str:
     """Now, as DRF renders it, and strictly later than ``previous``: two changes
     within one clock tick (or a seed dated in the future) still move the stamp."""
-    now = render_datetime(datetime.now(UTC))
+    now = now_stamp()
     if instant_key(now) > instant_key(previous):
         # Every write moves a stamp: comparing texts spares parsing the old one.
         return now
