@@ -475,3 +475,33 @@ def test_following_next_as_akinons_sdk_does_lists_every_order_once(
         pages += 1
         assert pages <= len(ORDERS) + 1, "next never ended"
     assert collected == expected
+
+
+def test_counts_follow_every_write_that_moves_an_order_between_lists(client: FlaskClient, auth: dict[str, str]) -> None:
+    """The waiting orders' count (kept apart from the orders on SQLite) matches
+    the orders listed, after marking sent and back, and after seeds that add an
+    order or replace one under the same pk."""
+
+    def waiting() -> tuple[int, list[int]]:
+        page = client.get("/api/i1/orders/?is_send=False&status=400&limit=100", headers=auth).get_json()
+        return page["count"], [order["pk"] for order in page["results"]]
+
+    def every_order() -> int:
+        return client.get("/api/i1/orders/?limit=100", headers=auth).get_json()["count"]
+
+    seed = {"orders": [{"id": pk, "items": [{"id": pk * 10}]} for pk in range(1, 6)]}
+    assert client.post("/_mock/seed?replace=true", json=seed).status_code == 200
+    assert waiting() == (5, [1, 2, 3, 4, 5])
+    for pk in (2, 4):
+        assert client.patch(f"/api/i1/orders/{pk}/", json={"is_send": True}, headers=auth).status_code == 200
+    assert waiting() == (3, [1, 3, 5])
+    assert client.patch("/api/i1/orders/4/", json={"is_send": False}, headers=auth).status_code == 200
+    # The same value again: counted once.
+    assert client.patch("/api/i1/orders/4/", json={"is_send": False}, headers=auth).status_code == 200
+    assert waiting() == (4, [1, 3, 4, 5])
+    more = {"orders": [{"id": 1, "is_send": True, "items": [{"id": 10}]}, {"id": 9, "status": "450", "items": []}]}
+    assert client.post("/_mock/seed", json=more).status_code == 200
+    assert waiting() == (3, [3, 4, 5])
+    assert every_order() == 6
+    assert client.post("/_mock/reset").status_code == 200
+    assert (waiting()[0], every_order()) == (2, 2)

@@ -76,7 +76,19 @@ CREATE INDEX IF NOT EXISTS orders_by_placed ON orders (placed_key, pk);
 CREATE INDEX IF NOT EXISTS orders_by_placed_descending ON orders (placed_key DESC, pk);
 CREATE INDEX IF NOT EXISTS orders_by_modified ON orders (modified_key, pk);
 CREATE INDEX IF NOT EXISTS orders_by_modified_descending ON orders (modified_key DESC, pk);
+CREATE TABLE IF NOT EXISTS order_counts (
+    is_send INTEGER NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (is_send, status));
 """
+# How many orders each (is_send, status) pair holds: the waiting orders' count
+# (is_send and status, the connector's poll) read from here costs the same at
+# any size, where COUNT(*) walks every matching index entry. Counted again by
+# every load, and moved by update_order: nothing else writes either column.
+_RECOUNT_ORDERS = (
+    "DELETE FROM order_counts",
+    "INSERT INTO order_counts (is_send, status, n)"
+    " SELECT is_send, status, COUNT(*) FROM orders WHERE is_send IS NOT NULL GROUP BY is_send, status",
+)
+_ORDER_COUNTS_KEY = "order_counts"
 # The column an order list sorts by (ties by ascending pk: descending dates
 # have an index of that order, or SQLite would sort every tie, and a
 # generated seed's orders share one date).
@@ -248,8 +260,20 @@ class _SQLiteTransaction:
             if name in changes:
                 columns[_SORT_COLUMNS[name]] = instant_key(changes[name])
         if columns:
+            counted = {"is_send", "status"} & set(columns)
+            if counted:
+                self._count_order(order_id, -1)
             assignments = ", ".join(f"{name} = ?" for name in columns)
             self._connection.execute(f"UPDATE orders SET {assignments} WHERE pk = ?", (*columns.values(), order_id))
+            if counted:
+                self._count_order(order_id, +1)
+
+    def _count_order(self, order_id: int, step: int) -> None:
+        self._connection.execute(
+            "INSERT INTO order_counts (is_send, status, n) SELECT is_send, status, ? FROM orders WHERE pk = ?"
+            " ON CONFLICT (is_send, status) DO UPDATE SET n = n + excluded.n",
+            (step, order_id),
+        )
 
     def touch_order(self, order_id: int) -> None:
         # One statement when now is later than the stored stamp (nearly always).
@@ -509,7 +533,9 @@ class SQLiteStore:
                 connection.execute(f"ALTER TABLE orders ADD COLUMN {name} {_ORDER_COLUMN_TYPES[name]}")
         connection.executescript(_ORDER_INDEXES)
         # Found through orders_by_modified: no scan once every order has its columns.
-        if connection.execute("SELECT 1 FROM orders WHERE modified_key IS NULL LIMIT 1").fetchone() is None:
+        unfilled = connection.execute("SELECT 1 FROM orders WHERE modified_key IS NULL LIMIT 1").fetchone()
+        counted = connection.execute("SELECT 1 FROM meta WHERE key = ?", (_ORDER_COUNTS_KEY,)).fetchone()
+        if unfilled is None and counted is not None:
             return
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -518,6 +544,8 @@ class SQLiteStore:
                 f"UPDATE orders SET {', '.join(f'{name} = ?' for name in _ORDER_COLUMNS)} WHERE pk = ?",
                 ((*_order_columns(json.loads(data)), pk) for pk, data in stored),
             )
+            _recount_orders(connection)
+            connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (_ORDER_COUNTS_KEY,))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -693,8 +721,11 @@ class SQLiteStore:
             f"pk {'DESC' if descending else ''}" if column == "pk" else f"{column} {'DESC' if descending else ''}, pk"
         )
         offset = min(offset, _MAX_ID)
+        # Only is_send and status (or nothing) filter: the count is a sum of counters.
+        counted = (query.number, query.cancel_status, query.pks) == (None, None, None) and not query.modified
         with self._read() as connection:
-            count = connection.execute(f"SELECT COUNT(*) FROM orders {where}", params).fetchone()[0]
+            table, total = ("order_counts", "COALESCE(SUM(n), 0)") if counted else ("orders", "COUNT(*)")
+            count = connection.execute(f"SELECT {total} FROM {table} {where}", params).fetchone()[0]
             pks = [
                 pk
                 for (pk,) in connection.execute(
@@ -807,6 +838,7 @@ class SQLiteStore:
             " VALUES (?, ?, ?, ?, ?, ?)",
             ((order.pk, _dumps(order.to_wire()), *_order_columns(order)) for order in seed.orders),
         )
+        _recount_orders(connection)
         connection.executemany(
             "INSERT OR REPLACE INTO items (id, order_id, data) VALUES (?, ?, ?)",
             ((item.id, item.order, _dumps(item.to_wire())) for item in seed.items),
@@ -940,3 +972,8 @@ class SQLiteStore:
             self._empty_journal(connection)
         # This process's cache (other workers keep their own).
         forget_verdicts()
+
+
+def _recount_orders(connection: sqlite3.Connection) -> None:
+    for statement in _RECOUNT_ORDERS:
+        connection.execute(statement)
