@@ -25,7 +25,7 @@ from omnitron_mock.config import (
     parse_positive_int,
     parse_statuses,
 )
-from omnitron_mock.contracts import SCHEMA_NAMES, bundled_openapi, default_contracts
+from omnitron_mock.contracts import SCHEMA_NAMES, bundled_control_openapi, bundled_openapi, default_contracts
 from omnitron_mock.faults import FaultError, read_fault_profile
 from omnitron_mock.hosts import allowed_hosts_for
 from omnitron_mock.seed import SeedError, generate_seed_document, read_seed_file
@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("schema", metavar="SCHEMA", help="contract name: " + ", ".join(SCHEMA_NAMES))
     validate.add_argument("file", metavar="FILE", help="JSON file, or - for standard input")
 
-    commands.add_parser("openapi", help="print the OpenAPI 3.1 document, schemas inlined")
+    openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document, schemas inlined")
+    openapi.add_argument("--control", action="store_true", help="the control API's (/_mock/) document instead")
 
     generate = commands.add_parser("generate-seed", help="print a seed of N orders x M items")
     generate.add_argument("--orders", type=int, required=True, metavar="N")
@@ -336,7 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return validate(args)
         if args.command == "openapi":
-            print(json.dumps(bundled_openapi(), indent=2, ensure_ascii=False))
+            document = bundled_control_openapi() if args.control else bundled_openapi()
+            print(json.dumps(document, indent=2, ensure_ascii=False))
             return 0
         document = generate_seed_document(args.orders, args.items)
         text = json.dumps(document, separators=(",", ":"))

@@ -1,4 +1,5 @@
-"""The OpenAPI document, bundled into one self-contained file on request."""
+"""The OpenAPI documents (the emulated API's and the control API's), bundled
+into one self-contained file each on request."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ _FILE_REF = "schemas/"
 
 def source_openapi() -> dict[str, Any]:
     """``contracts/openapi.json`` as written: it references the schema files."""
-    text = data_root().joinpath("openapi.json").read_text("utf-8")
+    return _read_document("openapi.json")
+
+
+def source_control_openapi() -> dict[str, Any]:
+    """``contracts/control-openapi.json`` (the ``/_mock/`` routes) as written."""
+    return _read_document("control-openapi.json")
+
+
+def _read_document(file_name: str) -> dict[str, Any]:
+    text = data_root().joinpath(file_name).read_text("utf-8")
     return json.loads(text)
 
 
@@ -48,8 +58,18 @@ def bundled_openapi(contracts: Contracts | None = None) -> dict[str, Any]:
     Tools that cannot follow file references (mock servers, fuzzers, code
     generators) take this form; ``omnitron-mock openapi`` prints it.
     """
+    return bundle(source_openapi(), contracts)
+
+
+def bundled_control_openapi(contracts: Contracts | None = None) -> dict[str, Any]:
+    """The control API's OpenAPI 3.1 document, self-contained (``GET /_mock/openapi.json``)."""
+    return bundle(source_control_openapi(), contracts)
+
+
+def bundle(source: dict[str, Any], contracts: Contracts | None = None) -> dict[str, Any]:
+    """``source`` with every schema file it references inlined under
+    ``components/schemas/<file stem>`` and every reference made internal."""
     contracts = contracts or default_contracts()
-    source = source_openapi()
     document = {key: _rewrite(value, "") if key in ("paths", "components") else value for key, value in source.items()}
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in sorted(_referenced_files(source, contracts)):
