@@ -137,6 +137,7 @@ def test_operations_have_unique_ids_and_document_their_errors() -> None:
     for path, method, operation in operations:
         responses = operation["responses"]
         assert "403" in responses, f"{method} {path}: cross-site requests get 403"
+        assert "400" in responses, f"{method} {path}: a Host the emulator does not answer gets 400"
         if operation.get("security") == []:
             assert "401" not in responses, f"{method} {path}"
         else:
