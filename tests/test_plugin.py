@@ -378,6 +378,23 @@ def test_assert_orders_sent_lists_every_order_not_sent(omnitron):
         omnitron.assert_orders_sent(iter([1, 6]))
 
 
+def test_queries_are_read_and_matched(omnitron):
+    params = {"is_send": False, "status": "400", "limit": 10}
+    requests.get(f"{omnitron.base_url}/orders/", params=params, headers=omnitron.headers, timeout=10)
+    assert omnitron.last_request.params == {"is_send": "False", "status": "400", "limit": "10"}
+    omnitron.assert_called("orders/", method="GET", query={"is_send": False}, times=1)
+    omnitron.assert_not_called("orders/", query={"is_send": True})
+    with pytest.raises(AssertionError, match=r"with query \\{'status': '500'\\}, got none"):
+        omnitron.assert_called("orders/", query={"status": 500})
+
+
+def test_a_misspelt_field_is_named_not_read_as_none(omnitron):
+    with pytest.raises(AssertionError, match=r"^order item 1 has no field 'tracking_no'; its fields: id, order, "):
+        omnitron.assert_item(1, tracking_no=None)
+    with pytest.raises(AssertionError, match=r"order item 2 has no field 'tracking_no'"):
+        omnitron.assert_items([1, 2], status="400", tracking_no=None)
+
+
 def test_assert_mapped_lists_every_problem(omnitron):
     map_item(omnitron, 1, "ERP-1")
     map_item(omnitron, 2, "ERP-X", update_stock=False)
@@ -401,12 +418,13 @@ def test_assert_mapped_lists_every_problem(omnitron):
     ]
     omnitron.assert_mapped([1], codes={1: "ERP-1"}, stock_released=True)
     omnitron.assert_mapped([2], stock_released=False)
+
 """
 
 
 def test_the_erp_loop_helpers(pytester: pytest.Pytester, mode: str) -> None:
     pytester.makepyfile(test_erp=ERP_LOOP_TESTS)
-    run(pytester, mode).assert_outcomes(passed=7)
+    run(pytester, mode).assert_outcomes(passed=9)
 
 
 def test_inprocess_intercepts_only_its_base_url(pytester: pytest.Pytester) -> None:

@@ -114,7 +114,7 @@ def test_the_erp_loop_helpers_read_a_running_emulator(
     monkeypatch.setenv("OMNITRON_MOCK_ADMIN_TOKEN", ADMIN_TOKEN)
     pytester.makepyfile(test_erp=ERP_LOOP_TESTS)
     result = pytester.runpytest("--omnitron-mock-url", remote_url, "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=9)
     # The running emulator holds what the last test's connector calls made.
     mappings = requests.get(
         f"{remote_url}/_mock/state/mappings", headers={"X-Mock-Admin-Token": ADMIN_TOKEN}, timeout=10
@@ -224,3 +224,13 @@ def test_a_url_that_is_no_emulator_is_named(pytester: pytest.Pytester, tmp_path:
             server.terminate()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*GET http://127.0.0.1:*/_mock/health answered 200 with no JSON*omnitron-mock*"])
+
+
+def test_the_api_prefix_given_as_the_url_gets_a_hint(pytester: pytest.Pytester, remote_url: str) -> None:
+    """``omnitron.base_url`` ends in /api/i1, so it is the URL people pass by mistake."""
+    pytester.makepyfile(test_prefix="def test_it(omnitron):\n    pass\n")
+    result = pytester.runpytest("--omnitron-mock-url", f"{remote_url}/api/i1", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [f"*/api/i1/_mock/health answered 404*the emulator's URL is its root ({remote_url}), not the API prefix*"]
+    )

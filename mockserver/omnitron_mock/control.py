@@ -165,10 +165,7 @@ def stored_item(item_id: int) -> Response:
 @blueprint.get("/state/items")
 def stored_items() -> Response:
     """Every stored item by id, or those of ``?order=``: ``{"count", "items"}``."""
-    order_text = request.args.get("order")
-    order_id = None
-    if order_text is not None:
-        order_id = _query_number(order_text, _MAX_ID_DIGITS, "order must be an order id: digits 0-9 only, such as 1.")
+    order_id = _optional_id("order", "order must be an order id: digits 0-9 only, such as 1.")
     items = emulator().items(order_id)
     return json_response({"count": len(items), "items": items})
 
@@ -201,10 +198,7 @@ def stored_orders() -> Response:
 @blueprint.get("/state/mappings")
 def stored_mappings() -> Response:
     """Every ERP mapping by pk, or that of ``?item=``: ``{"count", "mappings"}``."""
-    item_text = request.args.get("item")
-    item_id = None
-    if item_text is not None:
-        item_id = _query_number(item_text, _MAX_ID_DIGITS, "item must be an order item id: digits 0-9 only, such as 1.")
+    item_id = _optional_id("item", "item must be an order item id: digits 0-9 only, such as 1.")
     mappings = emulator().mappings(item_id)
     return json_response({"count": len(mappings), "mappings": mappings})
 
@@ -250,6 +244,12 @@ def delete_fault(fault_id: str) -> Response:
     if not emulator().clear_faults(fault_id):
         raise APIError(404, {"detail": "Not found."})
     return Response(status=204)
+
+
+def _optional_id(name: str, refusal: str) -> int | None:
+    """The id in query parameter ``name``; None when absent; a 400 saying ``refusal`` when not an id."""
+    text = request.args.get(name)
+    return None if text is None else _query_number(text, _MAX_ID_DIGITS, refusal)
 
 
 def _query_number(text: str, max_digits: int, refusal: str) -> int:

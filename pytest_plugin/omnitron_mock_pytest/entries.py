@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from omnitron_mock.contracts import ContractError
 
@@ -95,6 +96,12 @@ class JournalEntry:
                 unknown_fields=Findings(verdict["unknown_fields"]),
             ),
         )
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query string decoded, one value per name (the last one sent, as
+        DRF's ``query_params.get`` reads it)."""
+        return dict(parse_qsl(self.query, keep_blank_values=True))
 
     def __repr__(self) -> str:
         findings = len(self.verdict.schema_errors) + len(self.verdict.unknown_fields)

@@ -285,6 +285,7 @@ class EmulatorHandle(ServiceView):
         times: int | None = None,
         path_contains: str | None = None,
         json: Any = _ABSENT,
+        query: Mapping[str, object] | None = None,
     ) -> list[JournalEntry]:
         """At least one matching request (exactly ``times`` when given); returns them.
 
@@ -293,18 +294,26 @@ class EmulatorHandle(ServiceView):
         matches ``/api/i1/order_items/`` and no path below it); a path starting
         with ``/`` is compared whole. ``path_contains`` matches any path that
         contains it. ``json`` matches requests whose JSON body equals it.
+        ``query`` matches requests whose query string holds each of its names
+        with that value, compared as text (``{"is_send": False}`` matches
+        ``?is_send=False``, as ``requests`` encodes it); other names may be there too.
         """
         __tracebackhide__ = True
         if path is not None:
             _check_exact_path(path)
+        wanted_params = {name: str(value) for name, value in (query or {}).items()}
         found = [
             entry
             for entry in self.requests(method=method, path=path_contains)
-            if (path is None or _same_path(entry.path, path)) and (json is _ABSENT or entry.body == json)
+            if (path is None or _same_path(entry.path, path))
+            and (json is _ABSENT or entry.body == json)
+            and wanted_params.items() <= entry.params.items()
         ]
         wanted = f"{method or 'any method'} {_described_path(path, path_contains)}"
         if json is not _ABSENT:
             wanted += f" with JSON body {json!r}"
+        if wanted_params:
+            wanted += f" with query {wanted_params!r}"
         if times is None and not found:
             raise AssertionError(f"expected a request to {wanted}, got none; {self._journal_summary()}")
         if times is not None and len(found) != times:
@@ -319,9 +328,10 @@ class EmulatorHandle(ServiceView):
         *,
         path_contains: str | None = None,
         json: Any = _ABSENT,
+        query: Mapping[str, object] | None = None,
     ) -> None:
         __tracebackhide__ = True
-        self.assert_called(path, method, times=0, path_contains=path_contains, json=json)
+        self.assert_called(path, method, times=0, path_contains=path_contains, json=json, query=query)
 
     def assert_item(self, item_id: int, **expected: Any) -> None:
         """Each named field of the stored item equals its expected value."""
@@ -472,11 +482,13 @@ def _released(update_stock: bool) -> str:
 def check_item(item_id: int, item: dict[str, Any], expected: dict[str, Any]) -> None:
     """Raise AssertionError naming every field of ``item`` that differs from ``expected``."""
     __tracebackhide__ = True
-    wrong = [
-        f"{name} is {item.get(name)!r}, expected {value!r}"
-        for name, value in expected.items()
-        if item.get(name, _ABSENT) != value
-    ]
+    unknown = [name for name in expected if name not in item]
+    if unknown:
+        # A misspelt name would otherwise read as a stored None.
+        raise AssertionError(
+            f"order item {item_id} has no field {', '.join(map(repr, unknown))}; its fields: {', '.join(item)}"
+        )
+    wrong = [f"{name} is {item[name]!r}, expected {value!r}" for name, value in expected.items() if item[name] != value]
     if wrong:
         raise AssertionError(f"order item {item_id}: " + "; ".join(wrong))
 

@@ -47,8 +47,16 @@ class RemoteService:
         if response.status_code not in expected:
             raise RemoteEmulatorError(
                 f"{method} {self.url}/_mock/{path} answered {response.status_code}: {response.text[:300]}"
+                + self._root_hint()
             )
         return _JSONChecked(response, f"{method} {self.url}/_mock/{path}")
+
+    def _root_hint(self) -> str:
+        # base_url ends in the API prefix, so it is an easy thing to pass here.
+        for prefix in ("/api/i1", "/api/v1"):
+            if self.url.endswith(prefix):
+                return f"; the emulator's URL is its root ({self.url.removesuffix(prefix)}), not the API prefix"
+        return ""
 
     def health(self) -> dict[str, Any]:
         """The emulator's health answer; RemoteEmulatorError when ``url`` is no omnitron-mock."""

@@ -46,8 +46,17 @@ def _explain(error: ValidationError) -> ValidationError:
         # A schema with anyOf/oneOf is an object, never a boolean schema.
         if _is_const_choice(cast(Mapping[str, Any], error.schema).get(error.validator, [])):
             break
-        error = best_match(error.context)
+        error = best_match(_branches_worth_naming(error))
     return error
+
+
+def _branches_worth_naming(error: ValidationError) -> list[ValidationError]:
+    """The branch errors that explain a choice: a value that is not null is not
+    wrong for failing the null branch of an optional field."""
+    if error.instance is None:
+        return list(error.context or [])
+    named = [e for e in error.context or [] if not (e.validator == "type" and e.validator_value == "null")]
+    return named or list(error.context or [])
 
 
 def _is_const_choice(branches: list[object]) -> bool:
