@@ -93,17 +93,23 @@ _CONTROL_URI = "urn:omnitron-mock:control-openapi"
 
 
 @cache
+def _control_document() -> dict[str, Any]:
+    """The control API's OpenAPI document, bundled once (callers only read it)."""
+    return contracts.bundled_control_openapi()
+
+
+@cache
 def _control_routes() -> list[tuple[re.Pattern[str], str]]:
     """(route pattern, path template) of each path the control API's OpenAPI
     document describes, static paths first."""
-    templates = sorted(contracts.bundled_control_openapi()["paths"], key=lambda template: "{" in template)
+    templates = sorted(_control_document()["paths"], key=lambda template: "{" in template)
     return [(re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))), template) for template in templates]
 
 
 @cache
 def _control_validator(pointer: str) -> Draft202012Validator:
     """A validator of the schema at ``pointer`` in the bundled control document."""
-    document = contracts.bundled_control_openapi()
+    document = _control_document()
     registry = Registry().with_resource(
         _CONTROL_URI, Resource.from_contents(document, default_specification=DRAFT202012)
     )
@@ -122,7 +128,7 @@ def control_response_problems(method: str, path: str, status: int, text: str) ->
     template = next((template for pattern, template in _control_routes() if pattern.fullmatch(path)), None)
     if template is None:
         return []
-    document = contracts.bundled_control_openapi()
+    document = _control_document()
     operation = document["paths"][template].get(method.lower())
     if operation is None:
         return []
