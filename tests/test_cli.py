@@ -19,6 +19,7 @@ import pytest
 import requests
 from omnitron_mock import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, contracts
 
+from tests import docs
 from tests.helpers import checked_session, run_cli, serving_command
 
 CLI = [sys.executable, "-m", "omnitron_mock"]
@@ -220,6 +221,86 @@ def test_validate_lists_every_error_with_its_path(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "$.orderitem_set[0].id: 'x' is not of type 'integer'" in result.stdout
     assert '$.orderitem_set[0].status: "999" is not one of "50"' in result.stdout
+
+
+MISSPELT = {"orderitem_set": [{"id": 1, "status": "500", "tracking_no": "TR1"}], "note": "x"}
+
+
+def test_validate_fails_on_unknown_fields_each_on_a_line_of_its_own(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps(MISSPELT))
+    result = run_cli("validate", "bulk-status-update-request", str(body))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{body}: 2 unknown field(s) against bulk-status-update-request (--allow-unknown-fields accepts them)",
+        f"  $.note: {contracts.UNKNOWN_FIELD}",
+        f"  $.orderitem_set[0].tracking_no: {contracts.UNKNOWN_FIELD}",
+    ]
+
+
+def test_validate_allow_unknown_fields_lists_them_and_exits_0(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps(MISSPELT))
+    result = run_cli("validate", "--allow-unknown-fields", "bulk-status-update-request", str(body))
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        f"{body}: valid bulk-status-update-request, 2 unknown field(s) allowed",
+        f"  $.note: {contracts.UNKNOWN_FIELD}",
+        f"  $.orderitem_set[0].tracking_no: {contracts.UNKNOWN_FIELD}",
+    ]
+
+
+def test_validate_allow_unknown_fields_does_not_excuse_errors() -> None:
+    body = {"orderitem_set": [{"id": "x", "tracking_no": "TR1"}]}
+    result = run_cli("validate", "--allow-unknown-fields", "bulk-status-update-request", "-", stdin=json.dumps(body))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "-: 1 error(s) and 1 unknown field(s) against bulk-status-update-request",
+        "  $.orderitem_set[0].id: 'x' is not of type 'integer'",
+        f"  $.orderitem_set[0].tracking_no: {contracts.UNKNOWN_FIELD}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("contract", "body"),
+    [
+        ("bulk-status-update-request", MISSPELT),
+        ("bulk-status-update-request", {"orderitem_set": [{"id": 1, "status": "999", "tracking_no": 1}]}),
+        ("bulk-status-update-request", {"orderitem_set": [{"id": 1, "status": "500"}]}),
+        ("order-update-request", {"is_send": True, "number": "X"}),
+        ("order-item-update-request", {"extra_field": {"anything": {"goes": 1}}, "price": "1.00"}),
+        ("create-mapping-request", {"code": "ERP-1", "stock": False}),
+        ("login-request", {"username": "u", "password": "p", "remember": True}),
+        ("order-item", {"id": 1}),
+    ],
+)
+def test_validate_and_the_library_give_the_same_verdict(contract: str, body: object) -> None:
+    result = run_cli("validate", contract, "-", stdin=json.dumps(body))
+    verdict = contracts.validate_strict(contract, body)
+    assert result.returncode == (1 if verdict else 0)
+    assert result.stdout.splitlines()[1:] == [f"  {error}" for error in verdict]
+
+
+@docs.examples
+def test_validate_session_gives_the_outputs_shown(example: docs.Block, tmp_path: Path) -> None:
+    """Commands and, as ``# `` lines after each, what it prints; ``omnitron-mock`` is this checkout's."""
+    shim = tmp_path / "bin" / "omnitron-mock"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m omnitron_mock "$@"\n')
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
+    steps: list[tuple[str, list[str]]] = []
+    for line in example.text.splitlines():
+        if line.startswith("# "):
+            steps[-1][1].append(line[2:])
+        else:
+            steps.append((line, []))
+    assert len(steps) >= 3
+    for command, expected in steps:
+        result = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+        )
+        assert result.stdout.splitlines() == expected, f"{command}\n{result.stderr}"
 
 
 @pytest.mark.parametrize(("body", "status"), [('{"key": "abc"}', 0), ('{"key": 1}', 1), ("{not json", 2)])

@@ -4,6 +4,7 @@ it claims to find, and the changes it must let through."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -281,6 +282,19 @@ def test_narrowed_request_bounds_and_a_new_pattern_break() -> None:
         ("schema thing-request", "$.code", "request-pattern-changed"),
         ("schema thing-request", "$.ids", "request-bound-narrowed"),
     ]
+    assert [found.detail for found in breaking_changes(old, new)] == [
+        "minLength now 1 (was none)",
+        'pattern added, now "^[A-Z]+$"',
+        "maxItems now 500 (was 1000)",
+    ]
+
+
+def test_a_changed_pattern_breaks_and_a_long_one_is_cut_in_the_line() -> None:
+    long = "^[^\\t\\n " + "x" * 60 + "]*$"
+    old = release(request=obj({"code": {"type": "string", "pattern": "^[^\\s]*$"}}))
+    [found] = breaking_changes(old, release(request=obj({"code": {"type": "string", "pattern": long}})))
+    assert found.kind == "request-pattern-changed"
+    assert found.detail == f"pattern changed, now {json.dumps(long[:40] + '…', ensure_ascii=False)}"
 
 
 def test_a_request_object_that_closed_breaks() -> None:

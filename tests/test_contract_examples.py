@@ -93,11 +93,13 @@ def test_status_codes_exist_only_in_the_contract_files() -> None:
 
 
 def test_the_contracts_folder_is_language_neutral_data() -> None:
-    """contracts/ holds JSON only (schemas, the OpenAPI document, data tables);
-    the Python that loads them lives in the server package, which reads this
-    very folder in a checkout."""
+    """contracts/ holds JSON (schemas, the OpenAPI documents, data tables,
+    bundles, examples) and, beside it, only the npm package's small module and
+    its declarations; the Python that loads them lives in the server package,
+    which reads this very folder in a checkout."""
     root = Path(__file__).resolve().parents[1] / "contracts"
     files = [path for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
     assert files
-    assert {path.suffix for path in files} == {".json"}, sorted(str(p.relative_to(root)) for p in files)
+    not_json = sorted(path.relative_to(root).as_posix() for path in files if path.suffix != ".json")
+    assert set(not_json) <= {"index.js", "index.d.ts", "types/index.d.ts"}, not_json
     assert Path(str(contracts.data_root())) == root

@@ -91,6 +91,9 @@ def test_the_installed_package_brings_contracts_and_cli(fresh_venv: Path, tmp_pa
     where = run(fresh_venv, "-c", "from omnitron_mock import contracts; print(contracts.data_root())", cwd=tmp_path)
     assert Path(where.stdout.strip()).parts[-2:] == ("omnitron_mock", "contract_data")
     assert "site-packages" in Path(where.stdout.strip()).parts
+    # The generated bundles and types ship beside their sources, and match them.
+    check = run(fresh_venv, "-m", "omnitron_mock.contracts.build", "--check", cwd=tmp_path)
+    assert "generated files in contract_data/ are up to date" in check.stdout
 
 
 def test_the_wheel_installs_only_distinctive_import_names(wheel: Path) -> None:
@@ -101,6 +104,9 @@ def test_the_wheel_installs_only_distinctive_import_names(wheel: Path) -> None:
     # contracts/ ships as data inside the server package, its Python beside it.
     assert "omnitron_mock/contract_data/openapi.json" in names
     assert "omnitron_mock/contract_data/schemas/bulk-status-update-request.json" in names
+    assert "omnitron_mock/contract_data/bundles/omnitron-mock.schema.json" in names
+    assert "omnitron_mock/contract_data/bundles/strict/bulk-status-update-request.json" in names
+    assert "omnitron_mock/contract_data/types/index.d.ts" in names
     assert not [name for name in names if name.startswith("omnitron_mock/contract_data/") and name.endswith(".py")]
     assert {"omnitron_mock/py.typed", "omnitron_mock_pytest/py.typed"} <= set(names)
     dist_info = next(name.split("/", 1)[0] for name in names if name.endswith(".dist-info/METADATA"))

@@ -372,3 +372,45 @@ def test_a_body_with_both_kinds_of_problem_names_each_field(
         "attributes": ["Surrogate characters are not allowed: U+D800."],
     }
     assert state() == before
+
+
+@pytest.mark.parametrize("field", OBJECT_FIELDS)
+def test_an_object_nested_deeper_than_the_store_keeps_is_refused(
+    client: FlaskClient, auth: dict[str, str], state: Any, seeded: None, field: str
+) -> None:
+    """Stored, it would break every later read that encodes it (the item list, the state dump)."""
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(64):
+        inner["n"] = {}
+        inner = inner["n"]
+    assert refused(client, auth, state, {field: deep}) == (
+        400,
+        {field: ["Nesting deeper than 64 levels is not stored."]},
+    )
+    assert client.get("/api/i1/order_items/?order=1", headers=auth).status_code == 200
+
+
+def test_an_object_as_deep_as_allowed_is_kept(client: FlaskClient, auth: dict[str, str], seeded: None) -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(63):
+        inner["n"] = {}
+        inner = inner["n"]
+    assert applied(client, auth, {"attributes": deep})["attributes"] == deep
+    assert client.get("/_mock/state").status_code == 200
+
+
+def test_changing_a_returned_item_changes_nothing_stored(
+    app: Any, client: FlaskClient, auth: dict[str, str], seeded: None
+) -> None:
+    """The service API hands out copies, nested objects included, after a write too."""
+    from omnitron_mock import emulator_of
+
+    applied(client, auth, {"attributes": {"n": {"m": "kept"}}})
+    handed_out = emulator_of(app).item(1)
+    handed_out["attributes"]["n"]["m"] = "changed by a caller"
+    handed_out["extra_field"]["erp"] = "changed by a caller"
+    stored = get(client, auth, "order_items/1/")
+    assert stored["attributes"] == {"n": {"m": "kept"}}
+    assert stored["extra_field"]["erp"] == "E-1"

@@ -151,3 +151,14 @@ def test_a_connector_polling_modified_date_sees_each_change_once(client: FlaskCl
     assert changed_since(seen) == []
     assert mapping(4, "E4")(client, auth).status_code == 201
     assert changed_since(seen) == [2]
+
+
+def test_an_order_dated_at_the_calendars_end_keeps_its_stamp(client: FlaskClient, auth: dict[str, str]) -> None:
+    """No microsecond follows 9999-12-31T23:59:59.999999: the write succeeds, the stamp stays."""
+    last = "9999-12-31T23:59:59.999999Z"
+    seed = {"orders": [{"id": 1, "modified_date": last, "items": [{"id": 1}]}]}
+    assert client.post("/_mock/seed?replace=true", json=seed).status_code == 200
+    shipped = {"orderitem_set": [{"id": 1, "status": "450"}]}
+    assert client.patch("/api/i1/order_items/bulk_status_update/", json=shipped, headers=auth).status_code == 200
+    assert order_patch(1, {"is_send": True})(client, auth).status_code == 200
+    assert dates(client)[1] == last

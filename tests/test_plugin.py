@@ -339,7 +339,7 @@ def test_orders_and_mappings_read_what_the_connector_did(omnitron):
     ]
     assert {(m["content_type"], m["integration_type"]) for m in mappings} == {(38, "external_company")}
     assert omnitron.mappings(item=3) == mappings[1:]
-    assert omnitron.mappings(item=2) == omnitron.mappings(item=-1) == []
+    assert omnitron.mappings(item=2) == omnitron.mappings(item=-1) == omnitron.mappings(item=10**20) == []
     with pytest.raises(TypeError, match="is_send must be True, False or None"):
         omnitron.orders(is_send="yes")
 
@@ -406,15 +406,22 @@ def test_assert_mapped_lists_every_problem(omnitron):
         "order item 3: no mapping",
         "order item 99: no such item",
     ]
-    # Every stored item, and the items codes= names.
+    # codes= alone names the items it checks.
     with pytest.raises(AssertionError) as raised:
-        omnitron.assert_mapped(codes={7: "ERP-7"}, stock_released=False)
+        omnitron.assert_mapped(codes={7: "ERP-7", 1: "ERP-1"}, stock_released=False)
+    assert str(raised.value).splitlines() == [
+        "order item 1: stock released (update_stock true), expected not released",
+        "order item 7: no such item",
+    ]
+    omnitron.assert_mapped(codes={1: "ERP-1"})
+    # Nothing named: every stored item.
+    with pytest.raises(AssertionError) as raised:
+        omnitron.assert_mapped(stock_released=False)
     assert str(raised.value).splitlines() == [
         "order item 1: stock released (update_stock true), expected not released",
         "order item 3: no mapping",
         "order item 4: no mapping",
         "order item 5: no mapping",
-        "order item 7: no such item",
     ]
     omnitron.assert_mapped([1], codes={1: "ERP-1"}, stock_released=True)
     omnitron.assert_mapped([2], stock_released=False)

@@ -26,7 +26,13 @@ from omnitron_mock.config import (
     parse_positive_int,
     parse_statuses,
 )
-from omnitron_mock.contracts import SCHEMA_NAMES, bundled_control_openapi, bundled_openapi, default_contracts
+from omnitron_mock.contracts import (
+    SCHEMA_NAMES,
+    UNKNOWN_FIELD,
+    bundled_control_openapi,
+    bundled_openapi,
+    default_contracts,
+)
 from omnitron_mock.contracts.compatibility import breaking_changes, summary
 from omnitron_mock.contracts.releases import (
     current_contracts,
@@ -177,9 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"add a courier slug; repeatable (env {ENV_PREFIX}EXTRA_SHIPPING_COMPANIES, comma-separated)",
     )
 
-    validate = commands.add_parser("validate", help="check a JSON file against a contract (exit 0 valid, 1 not)")
+    validate = commands.add_parser(
+        "validate",
+        help="check a JSON file against a contract (exit 0 valid, 1 errors or unknown fields)",
+        description="Check a JSON file against a contract. A field the contract does not name (the service "
+        "would ignore it: a misspelt tracking_no) is reported on a line of its own and fails the check, "
+        "as the strict request profile does, unless --allow-unknown-fields.",
+    )
     validate.add_argument("schema", metavar="SCHEMA", help="contract name: " + ", ".join(SCHEMA_NAMES))
     validate.add_argument("file", metavar="FILE", help="JSON file, or - for standard input")
+    validate.add_argument(
+        "--allow-unknown-fields",
+        action="store_true",
+        help="still list unknown fields, but exit 0 when they are the only finding",
+    )
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document, schemas inlined")
     openapi.add_argument("--control", action="store_true", help="the control API's (/_mock/) document instead")
@@ -343,14 +360,21 @@ def validate(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as problem:
         print(f"{args.file}: cannot read JSON: {problem}", file=sys.stderr)
         return 2
-    errors = default_contracts().validate(args.schema, instance)
-    if not errors:
+    verdict = default_contracts().validate_strict(args.schema, instance)
+    unknown = [finding for finding in verdict if finding.message == UNKNOWN_FIELD]
+    errors = [finding for finding in verdict if finding.message != UNKNOWN_FIELD]
+    findings = [f"{len(errors)} error(s)"] if errors else []
+    findings += [f"{len(unknown)} unknown field(s)"] if unknown else []
+    if not findings:
         print(f"{args.file}: valid {args.schema}")
-        return 0
-    print(f"{args.file}: {len(errors)} error(s) against {args.schema}")
-    for error in errors:
-        print(f"  {error}")
-    return 1
+    elif not errors and args.allow_unknown_fields:
+        print(f"{args.file}: valid {args.schema}, {findings[0]} allowed")
+    else:
+        hint = " (--allow-unknown-fields accepts them)" if unknown and not args.allow_unknown_fields else ""
+        print(f"{args.file}: {' and '.join(findings)} against {args.schema}{hint}")
+    for finding in verdict:
+        print(f"  {finding}")
+    return 1 if errors or (unknown and not args.allow_unknown_fields) else 0
 
 
 def contracts_diff(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from omnitron_mock.fields import iso_datetime, render_datetime
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
 
 
 def moved_on(previous: str) -> str:
@@ -16,7 +17,9 @@ def moved_on(previous: str) -> str:
     if instant_key(now) > instant_key(previous):
         # Every write moves a stamp: comparing texts spares parsing the old one.
         return now
-    return render_datetime(iso_datetime(previous) + _ONE_MICROSECOND)
+    before = iso_datetime(previous)
+    # A seed dated at the calendar's last microsecond leaves no later one: the stamp stays.
+    return previous if before == _LAST_MOMENT else render_datetime(before + _ONE_MICROSECOND)
 
 
 def instant_key(stamp: str) -> str:

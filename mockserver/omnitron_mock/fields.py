@@ -204,6 +204,9 @@ def boolean(value: object) -> bool:
 
 
 INVALID_JSON = "Value must be valid JSON."
+# As deep as the control API takes seeds (body.MAX_DEPTH), counted from the field's own object.
+MAX_NESTING = 64
+TOO_DEEP = f"Nesting deeper than {MAX_NESTING} levels is not stored."
 
 
 def dictionary(value: object) -> dict:
@@ -220,21 +223,26 @@ def dictionary(value: object) -> dict:
 
 def _check_storable(document: dict) -> None:
     # A stack, not recursion: the parser allows nesting deeper than Python's recursion limit.
-    stack: list[object] = [document]
+    stack: list[tuple[object, int]] = [(document, 1)]
     while stack:
-        value = stack.pop()
+        value, depth = stack.pop()
         if isinstance(value, str):
             _check_surrogates(value)
         elif isinstance(value, float):
             if value in (float("inf"), float("-inf")):
                 # DRF's JSONField message for a value json.dumps cannot write strictly.
                 raise Invalid(INVALID_JSON)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                _check_surrogates(key)
-                stack.append(item)
-        elif isinstance(value, list):
-            stack.extend(value)
+        elif isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                # Stored, it would break every later read that encodes it (the
+                # item list, the state dump) with a RecursionError.
+                raise Invalid(TOO_DEEP)
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    _check_surrogates(key)
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in value)
 
 
 def _check_surrogates(text: str) -> None:

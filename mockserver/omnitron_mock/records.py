@@ -18,7 +18,8 @@ from typing import Any
 Row = dict[str, Any]
 
 
-def _copied(nested: dict[str, Any]) -> dict[str, Any]:
+def copy_nested(nested: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a stored nested object that shares nothing with it."""
     # Most nested objects are the shared empty default: a new empty dict is far
     # cheaper than a deep copy.
     return copy.deepcopy(nested) if nested else {}
@@ -82,7 +83,7 @@ class ItemRecord:
             "price_currency": self.price_currency,
             "price": self.price,
             "tax_rate": self.tax_rate,
-            "extra_field": _copied(self.extra_field),
+            "extra_field": copy_nested(self.extra_field),
             "price_list": self.price_list,
             "stock_list": self.stock_list,
             "cancel_status": self.cancel_status,
@@ -97,8 +98,8 @@ class ItemRecord:
             "external_status": self.external_status,
             "discount_amount": self.discount_amount,
             "retail_price": self.retail_price,
-            "attributes": _copied(self.attributes),
-            "attributes_kwargs": _copied(self.attributes_kwargs),
+            "attributes": copy_nested(self.attributes),
+            "attributes_kwargs": copy_nested(self.attributes_kwargs),
             "image": self.image,
         }
 
@@ -161,14 +162,14 @@ class OrderRecord:
             "channel": self.channel,
             "status": self.status,
             "date_placed": self.date_placed,
-            "customer": _copied(self.customer),
-            "shipping_address": _copied(self.shipping_address),
-            "billing_address": _copied(self.billing_address),
+            "customer": copy_nested(self.customer),
+            "shipping_address": copy_nested(self.shipping_address),
+            "billing_address": copy_nested(self.billing_address),
             "currency": self.currency,
             "amount": self.amount,
             "shipping_amount": self.shipping_amount,
             "shipping_tax_rate": self.shipping_tax_rate,
-            "extra_field": _copied(self.extra_field),
+            "extra_field": copy_nested(self.extra_field),
             "payment_option": self.payment_option,
             "payment_option_slug": self.payment_option_slug,
             "bin_number": self.bin_number,

@@ -385,18 +385,18 @@ class EmulatorHandle(ServiceView):
         codes: Mapping[int, str] | None = None,
         stock_released: bool | None = None,
     ) -> None:
-        """Each item named (every stored item when None, and every key of
-        ``codes``) has an ERP mapping; with ``codes``, to that code; with
-        ``stock_released``, one whose ``update_stock`` is that. Reports every
-        problem at once, one line each, by item id."""
+        """Each item named and each key of ``codes`` (every stored item when
+        neither names any) has an ERP mapping; with ``codes``, to that code;
+        with ``stock_released``, one whose ``update_stock`` is that. Reports
+        every problem at once, one line each, by item id."""
         __tracebackhide__ = True
         wanted_codes = dict(codes or {})
         stored_ids: set[int] | None = None
-        if item_ids is None:
+        if item_ids is None and not wanted_codes:
             stored_ids = {item["id"] for item in self._emulator.items()}
-            checked = stored_ids | set(wanted_codes)
+            checked = stored_ids
         else:
-            checked = set(item_ids) | set(wanted_codes)
+            checked = set(item_ids or ()) | set(wanted_codes)
         mapped = {mapping["object_id"]: mapping for mapping in self._emulator.mappings()}
         problems = []
         for item_id in sorted(checked):

@@ -19,6 +19,9 @@ ADMIN_HEADER = "X-Mock-Admin-Token"
 TIMEOUT_SECONDS = 30
 
 
+_LARGEST_ID = 2**63 - 1
+
+
 class RemoteEmulatorError(RuntimeError):
     """The remote emulator refused a control call, or could not be reached."""
 
@@ -97,8 +100,9 @@ class RemoteService:
         return self._call("GET", "state/orders", params=params).json()["orders"]
 
     def mappings(self, item_id: int | None = None) -> list[dict[str, Any]]:
-        if item_id is not None and item_id < 0:
-            # No item has a negative id; the control API would refuse the filter.
+        if item_id is not None and not 0 <= item_id <= _LARGEST_ID:
+            # No item has such an id (stored ids are signed 64-bit); the control
+            # API would refuse the filter, where the other modes find nothing.
             return []
         params = {} if item_id is None else {"item": str(item_id)}
         return self._call("GET", "state/mappings", params=params).json()["mappings"]

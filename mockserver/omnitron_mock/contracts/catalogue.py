@@ -22,6 +22,8 @@ SHIPPED_DATA = "contract_data"
 # (tests/test_contract_ids.py keeps the two equal). A change that would break a
 # consumer comes with a new one.
 CONTRACTS_VERSION = "v0"
+# The message of an unknown field in the strict profile's verdict.
+UNKNOWN_FIELD = "unknown field (not in the contract; the service ignores it)"
 # Every schema's $id is this and its file name: a name, not an address to fetch.
 # A running emulator serves each at /contracts/<CONTRACTS_VERSION>/<file name>.
 ID_BASE = f"https://omnitron-mock.invalid/contracts/{CONTRACTS_VERSION}/"
@@ -143,6 +145,13 @@ class Contracts:
         schema = self.schema(name)
         _walk_unknown(schema, instance, "$", self._registry.resolver(schema["$id"]), found)
         return found
+
+    def validate_strict(self, name: str, instance: object) -> list[ContractError]:
+        """The strict request profile's verdict: :meth:`validate`'s errors and one
+        error per unknown field (``UNKNOWN_FIELD``), sorted by path; ``[]`` when neither."""
+        found = self.validate(name, instance)
+        found += [ContractError(path, UNKNOWN_FIELD) for path in self.unknown_fields(name, instance)]
+        return sorted(found, key=lambda error: (error.path, error.message))
 
     def assert_valid(self, name: str, instance: object) -> None:
         errors = self.validate(name, instance)

@@ -4,6 +4,7 @@ into one self-contained file each on request."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from omnitron_mock.contracts.catalogue import ID_BASE, Contracts, data_root, default_contracts
@@ -56,28 +57,28 @@ def bundled_openapi(contracts: Contracts | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document with every schema inlined under components.
 
     Tools that cannot follow file references (mock servers, fuzzers, code
-    generators) take this form; ``omnitron-mock openapi`` prints it.
+    generators) take this form; ``omnitron-mock openapi`` prints it, and
+    ``contracts/bundles/openapi-3.1.json`` holds it.
     """
-    return bundle(source_openapi(), contracts)
+    return bundle_openapi(source_openapi(), (contracts or default_contracts()).schema)
 
 
 def bundled_control_openapi(contracts: Contracts | None = None) -> dict[str, Any]:
     """The control API's OpenAPI 3.1 document, self-contained (``GET /_mock/openapi.json``)."""
-    return bundle(source_control_openapi(), contracts)
+    return bundle_openapi(source_control_openapi(), (contracts or default_contracts()).schema)
 
 
-def bundle(source: dict[str, Any], contracts: Contracts | None = None) -> dict[str, Any]:
-    """``source`` with every schema file it references inlined under
-    ``components/schemas/<file stem>`` and every reference made internal."""
-    contracts = contracts or default_contracts()
+def bundle_openapi(source: dict[str, Any], schema: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """``source`` (an OpenAPI document referencing schema files) with each schema file
+    it needs, as ``schema(name)`` gives it, inlined under components."""
     document = {key: _rewrite(value, "") if key in ("paths", "components") else value for key, value in source.items()}
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for name in sorted(_referenced_files(source, contracts)):
-        schemas[name] = _rewrite(contracts.schema(name), name)
+    for name in sorted(_referenced_files(source, schema)):
+        schemas[name] = _rewrite(schema(name), name)
     return document
 
 
-def _referenced_files(document: Any, contracts: Contracts) -> set[str]:
+def _referenced_files(document: Any, schema: Callable[[str], dict[str, Any]]) -> set[str]:
     found: set[str] = set()
     pending = [document]
     seen: set[str] = set()
@@ -90,7 +91,7 @@ def _referenced_files(document: Any, contracts: Contracts) -> set[str]:
                 if stem not in seen:
                     seen.add(stem)
                     found.add(stem)
-                    pending.append(contracts.schema(stem))
+                    pending.append(schema(stem))
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)

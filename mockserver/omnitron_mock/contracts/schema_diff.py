@@ -225,7 +225,9 @@ class _Walk:
                 self.report(path, "request-bound-narrowed", f"{keyword} now {json.dumps(after)} (was {was})")
         pattern = new_schema.get("pattern")
         if isinstance(pattern, str) and pattern != old_schema.get("pattern"):
-            self.report(path, "request-pattern-changed", f"pattern now {pattern!r}")
+            # Whether two patterns take the same texts cannot be told here: any change counts.
+            was = "added" if old_schema.get("pattern") is None else "changed"
+            self.report(path, "request-pattern-changed", f"pattern {was}, now {_shortened(pattern)}")
 
 
 def _dereferenced(side: Side, schema: dict[str, Any]) -> tuple[Side, dict[str, Any]]:
@@ -239,6 +241,11 @@ def _dereferenced(side: Side, schema: dict[str, Any]) -> tuple[Side, dict[str, A
         schema = {**target, **{key: value for key, value in schema.items() if key != "$ref"}}
         seen += 1
     return side, schema
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    """``text`` in JSON quotes, cut to ``limit`` characters: patterns can run to hundreds."""
+    return json.dumps(text if len(text) <= limit else text[:limit] + "…", ensure_ascii=False)
 
 
 def _bound(schema: dict[str, Any], keyword: str) -> float | None:

@@ -13,7 +13,7 @@ from typing import cast
 
 from omnitron_mock.clock import moved_on
 from omnitron_mock.jsonio import dumps
-from omnitron_mock.records import ORDER_FIELDS, ItemRecord, OrderRecord
+from omnitron_mock.records import ORDER_FIELDS, ItemRecord, OrderRecord, copy_nested
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ITEM_STATE_FIELDS,
@@ -176,7 +176,16 @@ class MemoryStore:
         stored = self._items.get(item_id)
         if stored is None:
             return None
-        return stored.to_wire() if isinstance(stored, ItemRecord) else dict(stored)
+        if isinstance(stored, ItemRecord):
+            return stored.to_wire()
+        # An item a write changed is a dict: its nested objects are copied too,
+        # or a caller changing one would change the store.
+        return {
+            **stored,
+            "extra_field": copy_nested(stored["extra_field"]),
+            "attributes": copy_nested(stored["attributes"]),
+            "attributes_kwargs": copy_nested(stored["attributes_kwargs"]),
+        }
 
     def get_item(self, item_id: int) -> Row | None:
         with self._lock:
