@@ -554,6 +554,12 @@ CASES += [
     item_case(
         "extra-field-nesting-200",
         b'{"extra_field": {"a": ' + b"[" * 200 + b"]" * 200 + b"}}",
+        400,
+        {"extra_field": ["Nesting deeper than 64 levels is not stored."]},
+    ),
+    item_case(
+        "extra-field-nesting-63-kept",
+        b'{"extra_field": {"a": ' + b"[" * 62 + b"]" * 62 + b"}}",
         200,
         None,
         changes_state=True,

@@ -10,10 +10,15 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 _LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
 
 
+def now_stamp() -> str:
+    """Now, as DRF renders it."""
+    return render_datetime(datetime.now(UTC))
+
+
 def moved_on(previous: str) -> str:
     """Now, as DRF renders it, and strictly later than ``previous``: two changes
     within one clock tick (or a seed dated in the future) still move the stamp."""
-    now = render_datetime(datetime.now(UTC))
+    now = now_stamp()
     if instant_key(now) > instant_key(previous):
         # Every write moves a stamp: comparing texts spares parsing the old one.
         return now

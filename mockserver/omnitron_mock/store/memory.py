@@ -31,7 +31,9 @@ from omnitron_mock.store.base import (
     token_digest,
     user_holding_token,
 )
+from omnitron_mock.store.order_index import OrderIndex
 
+_ORDERS_INSERTED_ONE_BY_ONE = 64
 _RECORD_STATE = attrgetter(*ITEM_STATE_FIELDS)
 _ORDER_POSITIONS = {name: position for position, name in enumerate(ORDER_FIELDS)}
 _ROW_STATE = itemgetter(*ITEM_STATE_FIELDS)
@@ -133,6 +135,7 @@ class MemoryStore:
         self._orders: dict[int, OrderRecord] = {}
         self._items: dict[int, ItemRecord | Row] = {}
         self._order_item_ids: dict[int, list[int]] = {}
+        self._order_index = OrderIndex()
         # By item id: an item has at most one mapping.
         self._mappings: dict[int, Row] = {}
         self._next_mapping_pk = 1
@@ -166,6 +169,9 @@ class MemoryStore:
             yield transaction
             # Reached only without an exception: an aborted transaction writes nothing.
             self._items.update(transaction.pending)
+            for pk, order in transaction.pending_orders.items():
+                # Orders are created by loads only: each one here is stored.
+                self._order_index.replace(self._orders[pk], order)
             self._orders.update(transaction.pending_orders)
             self._mappings.update(transaction.pending_mappings)
             self._next_mapping_pk += len(transaction.pending_mappings)
@@ -201,20 +207,19 @@ class MemoryStore:
 
     def list_orders(self, query: OrderQuery, offset: int, limit: int) -> tuple[int, list[Row]]:
         with self._lock:
-            orders: Iterable[OrderRecord] = (
-                self._orders.values()
-                if query.pks is None
-                else (self._orders[pk] for pk in query.pks if pk in self._orders)
-            )
-            keys = (
-                OrderKey(order.pk, order.date_placed, order.modified_date)
-                for order in orders
-                if (query.is_send is None or order.is_send is query.is_send)
-                and (query.status is None or order.status == query.status)
-                and (query.number is None or order.number == query.number)
-                and (query.cancel_status is None or self._has_cancel_status(order.pk, query.cancel_status))
-            )
-            count, pks = page_of_orders(keys, query, offset, limit)
+            found = self._order_index.page(self._orders, query, offset, limit)
+            if found is None:
+                orders = (self._orders[pk] for pk in self._order_index.candidates(query) if pk in self._orders)
+                keys = (
+                    OrderKey(order.pk, order.date_placed, order.modified_date)
+                    for order in orders
+                    if (query.is_send is None or order.is_send is query.is_send)
+                    and (query.status is None or order.status == query.status)
+                    and (query.number is None or order.number == query.number)
+                    and (query.cancel_status is None or self._has_cancel_status(order.pk, query.cancel_status))
+                )
+                found = page_of_orders(keys, query, offset, limit)
+            count, pks = found
             return count, [self._order_wire(self._orders[pk]) for pk in pks]
 
     def _has_cancel_status(self, order_id: int, cancel_status: str) -> bool:
@@ -232,7 +237,7 @@ class MemoryStore:
 
     def get_order_by_number(self, number: str) -> Row | None:
         with self._lock:
-            found = min((pk for pk, order in self._orders.items() if order.number == number), default=None)
+            found = self._order_index.first_by_number(number)
             return None if found is None else self.get_order(found)
 
     def list_items(self, order_id: int | None, offset: int, limit: int) -> tuple[int, list[Row]]:
@@ -277,9 +282,18 @@ class MemoryStore:
                     self._tokens.pop(token_digest(previous["token"]), None)
                 self._users[user["username"]] = user
                 self._tokens[token_digest(user["token"])] = user
+            # Sorted once when many come: inserting each would move the rest every time.
+            rebuild = replace or len(seed.orders) > _ORDERS_INSERTED_ONE_BY_ONE
             for order in seed.orders:
+                if not rebuild:
+                    previous_order = self._orders.get(order.pk)
+                    if previous_order is not None:
+                        self._order_index.remove(previous_order)
+                    self._order_index.add(order)
                 self._orders[order.pk] = order
                 self._order_item_ids.setdefault(order.pk, [])
+            if rebuild:
+                self._order_index.rebuild(self._orders)
             for item in seed.items:
                 identifier, order_id = item.id, item.order
                 previous_item = self._items.get(identifier)
