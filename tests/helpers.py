@@ -1,5 +1,6 @@
 """Test helpers shared by the suite: documented examples, the response
-contract oracle and a contract-checking Flask test client."""
+contract oracles (emulated API and control API) and a contract-checking
+Flask test client."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ from urllib.parse import urlsplit
 
 import requests
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from omnitron_mock import contracts
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 from werkzeug.test import TestResponse
 
 PREFIXES = ("/api/i1/", "/api/v1/")
@@ -84,7 +88,73 @@ def expected_contract(method: str, path: str, status: int, body: Any) -> str | N
     )
 
 
+CONTROL_PREFIX = "/_mock/"
+_CONTROL_URI = "urn:omnitron-mock:control-openapi"
+
+
+@cache
+def _control_document() -> dict[str, Any]:
+    """The control API's OpenAPI document, bundled once (callers only read it)."""
+    return contracts.bundled_control_openapi()
+
+
+@cache
+def _control_routes() -> list[tuple[re.Pattern[str], str]]:
+    """(route pattern, path template) of each path the control API's OpenAPI
+    document describes, static paths first."""
+    templates = sorted(_control_document()["paths"], key=lambda template: "{" in template)
+    return [(re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))), template) for template in templates]
+
+
+@cache
+def _control_validator(pointer: str) -> Draft202012Validator:
+    """A validator of the schema at ``pointer`` in the bundled control document."""
+    document = _control_document()
+    registry = Registry().with_resource(
+        _CONTROL_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    return Draft202012Validator({"$ref": f"{_CONTROL_URI}#{pointer}"}, registry=registry)
+
+
+def _pointer_escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def control_response_problems(method: str, path: str, status: int, text: str) -> list[str]:
+    """How a control API answer breaks contracts/control-openapi.json: its
+    status is not one the operation documents, or its body does not match the
+    documented schema. Routes and methods the document does not describe (the
+    inspector's pages, unknown paths, HEAD, OPTIONS) are not checked here."""
+    template = next((template for pattern, template in _control_routes() if pattern.fullmatch(path)), None)
+    if template is None:
+        return []
+    document = _control_document()
+    operation = document["paths"][template].get(method.lower())
+    if operation is None:
+        return []
+    responses = operation["responses"]
+    if str(status) not in responses:
+        return [f"{status} is not a documented status (documented: {', '.join(responses)})"]
+    pointer = f"/paths/{_pointer_escape(template)}/{method.lower()}/responses/{status}"
+    response = responses[str(status)]
+    if "$ref" in response:
+        pointer = response["$ref"].removeprefix("#")
+        response = document["components"]["responses"][pointer.rsplit("/", 1)[-1]]
+    if "content" not in response:
+        return [] if text == "" else [f"a body where the document says none: {text[:200]!r}"]
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return [f"the body is not JSON: {text[:200]!r}"]
+    validator = _control_validator(f"{pointer}/content/application~1json/schema")
+    return [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)]
+
+
 def check_response_contract(method: str, path: str, status: int, text: str) -> None:
+    if path.startswith(CONTROL_PREFIX):
+        problems = control_response_problems(method, path, status, text)
+        assert problems == [], f"{method} {path} -> {status} breaks contracts/control-openapi.json: {problems}"
+        return
     route_is_emulated = path.startswith(PREFIXES)
     if not route_is_emulated:
         return
@@ -98,7 +168,8 @@ def check_response_contract(method: str, path: str, status: int, text: str) -> N
 
 
 class ContractCheckedClient(FlaskClient):
-    """A Flask test client that checks every emulated response against its contract."""
+    """A Flask test client that checks every emulated response against its
+    contract, and every control API response against the control API's OpenAPI."""
 
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         response = super().open(*args, **kwargs)
@@ -128,7 +199,7 @@ def get_state(client: FlaskClient) -> dict[str, Any]:
 
 
 def checked_session() -> requests.Session:
-    """A ``requests`` session whose every emulated response is contract-checked."""
+    """A ``requests`` session whose every emulated and control response is contract-checked."""
 
     def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         path = urlsplit(response.request.url).path

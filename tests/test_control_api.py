@@ -11,9 +11,16 @@ import requests
 from flask.testing import FlaskClient
 from omnitron_mock import DEV_TOKEN, DEV_USERNAME, Settings, contracts, create_app
 
-from tests.helpers import serving_command
+from tests.helpers import ContractCheckedClient, checked_session, serving_command
 
 BULK = "/api/i1/order_items/bulk_status_update/"
+
+
+def checked_client(settings: Settings) -> FlaskClient:
+    """A client of a new app with ``settings`` whose every answer is contract-checked."""
+    app = create_app(settings)
+    app.test_client_class = ContractCheckedClient
+    return app.test_client()
 
 
 def patch_bulk(client: FlaskClient, auth: dict[str, str], *items: dict[str, Any]) -> Any:
@@ -207,7 +214,7 @@ def test_journal_filters_and_clears(client: FlaskClient, auth: dict[str, str]) -
 
 
 def test_journal_keeps_the_newest_entries_up_to_its_limit(auth: dict[str, str]) -> None:
-    client = create_app(Settings(journal_limit=2)).test_client()
+    client = checked_client(Settings(journal_limit=2))
     for order_id in (1, 2, 1):
         client.get(f"/api/i1/orders/{order_id}/", headers=auth)
     entries = journal(client)
@@ -397,7 +404,7 @@ def test_a_bad_strict_body_is_refused_and_changes_nothing(client: FlaskClient, b
     ],
 )
 def test_the_new_reads_need_the_admin_token(path: str) -> None:
-    client = create_app(Settings(admin_token="s3cret")).test_client()
+    client = checked_client(Settings(admin_token="s3cret"))
     assert client.get(path).status_code == 401
     assert client.get(path, headers={"X-Mock-Admin-Token": "wrong"}).status_code == 403
     assert client.get(path, headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
@@ -424,9 +431,9 @@ def test_strict_mode_reaches_every_worker_process(tmp_path: Path) -> None:
 def test_a_restart_takes_its_strictness_from_its_settings(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
     command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--db", str(database)]
-    with serving_command(command) as (url, _banner):
-        requests.put(f"{url}/_mock/strict", json={"strict": True}, timeout=10)
-    with serving_command(command) as (url, _banner):
-        assert requests.get(f"{url}/_mock/strict", timeout=10).json() == {"strict": False}
-    with serving_command([*command, "--strict"]) as (url, _banner):
-        assert requests.get(f"{url}/_mock/strict", timeout=10).json() == {"strict": True}
+    with serving_command(command) as (url, _banner), checked_session() as http:
+        http.put(f"{url}/_mock/strict", json={"strict": True}, timeout=10)
+    with serving_command(command) as (url, _banner), checked_session() as http:
+        assert http.get(f"{url}/_mock/strict", timeout=10).json() == {"strict": False}
+    with serving_command([*command, "--strict"]) as (url, _banner), checked_session() as http:
+        assert http.get(f"{url}/_mock/strict", timeout=10).json() == {"strict": True}

@@ -1,4 +1,5 @@
-"""``omnitron-mock`` command line: serve, validate, openapi, generate-seed."""
+"""``omnitron-mock`` command line: serve, validate, openapi, generate-seed,
+contracts-diff, contracts-snapshot."""
 
 from __future__ import annotations
 
@@ -25,7 +26,21 @@ from omnitron_mock.config import (
     parse_positive_int,
     parse_statuses,
 )
-from omnitron_mock.contracts import SCHEMA_NAMES, UNKNOWN_FIELD, bundled_openapi, default_contracts
+from omnitron_mock.contracts import (
+    SCHEMA_NAMES,
+    UNKNOWN_FIELD,
+    bundled_control_openapi,
+    bundled_openapi,
+    default_contracts,
+)
+from omnitron_mock.contracts.compatibility import breaking_changes, summary
+from omnitron_mock.contracts.releases import (
+    current_contracts,
+    find_release,
+    read_release,
+    released_root,
+    write_release,
+)
 from omnitron_mock.faults import FaultError, read_fault_profile
 from omnitron_mock.hosts import allowed_hosts_for
 from omnitron_mock.seed import SeedError, generate_seed_document, read_seed_file
@@ -183,12 +198,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="still list unknown fields, but exit 0 when they are the only finding",
     )
 
-    commands.add_parser("openapi", help="print the OpenAPI 3.1 document, schemas inlined")
+    openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document, schemas inlined")
+    openapi.add_argument("--control", action="store_true", help="the control API's (/_mock/) document instead")
 
     generate = commands.add_parser("generate-seed", help="print a seed of N orders x M items")
     generate.add_argument("--orders", type=int, required=True, metavar="N")
     generate.add_argument("--items", type=int, required=True, metavar="M", help="items per order")
     generate.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
+
+    diff = commands.add_parser(
+        "contracts-diff", help="list the changes that break consumers of released contracts (exit 0 none, 1 some)"
+    )
+    diff.add_argument(
+        "old",
+        metavar="OLD",
+        nargs="?",
+        help="a release snapshot, or a folder of them (the newest counts); the last release shipped when absent",
+    )
+    diff.add_argument("new", metavar="NEW", nargs="?", help="another snapshot; the installed contracts when absent")
+    snapshot = commands.add_parser(
+        "contracts-snapshot", help="write the installed contracts as the snapshot ROOT/<version>/ of a release"
+    )
+    snapshot.add_argument("root", metavar="ROOT", help="the folder of snapshots: contracts/released in a checkout")
     return parser
 
 
@@ -346,6 +377,17 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if errors or (unknown and not args.allow_unknown_fields) else 0
 
 
+def contracts_diff(args: argparse.Namespace) -> int:
+    """Print each breaking change on a line; exit 1 when there is any."""
+    old = read_release(find_release(Path(args.old) if args.old else released_root()))
+    new = read_release(find_release(Path(args.new))) if args.new else current_contracts()
+    breaks = breaking_changes(old, new)
+    print(summary(old, new, breaks))
+    for change in breaks:
+        print(f"  {change}")
+    return 1 if breaks else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -354,7 +396,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return validate(args)
         if args.command == "openapi":
-            print(json.dumps(bundled_openapi(), indent=2, ensure_ascii=False))
+            document = bundled_control_openapi() if args.control else bundled_openapi()
+            print(json.dumps(document, indent=2, ensure_ascii=False))
+            return 0
+        if args.command == "contracts-diff":
+            return contracts_diff(args)
+        if args.command == "contracts-snapshot":
+            folder = write_release(current_contracts(), Path(args.root))
+            print(f"wrote the contracts of {current_contracts().version} to {folder}")
             return 0
         document = generate_seed_document(args.orders, args.items)
         text = json.dumps(document, separators=(",", ":"))

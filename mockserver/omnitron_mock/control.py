@@ -1,5 +1,5 @@
 """The mock-only control API under ``/_mock``: health, reset, seed, state,
-journal, faults.
+journal, faults, and its own OpenAPI document.
 
 Each route is HTTP around one operation of the emulator's service API
 (:class:`omnitron_mock.service.Emulator`): it reads the request, calls the
@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 from omnitron_mock import errors
 from omnitron_mock.body import is_json_media_type, loads_strict
 from omnitron_mock.context import emulator
+from omnitron_mock.contracts import bundled_control_openapi
 from omnitron_mock.errors import APIError
 from omnitron_mock.faults import FaultError
 from omnitron_mock.jsonio import json_response
@@ -27,6 +28,9 @@ ADMIN_HEADER = "X-Mock-Admin-Token"
 
 
 ADMIN_COOKIE = "omnitron_mock_admin"
+# What any caller may read: health checks, and the API's description (which,
+# like /openapi.json, holds nothing the source tree does not).
+_OPEN_PATHS = frozenset({"/_mock/health", "/_mock/openapi.json"})
 # More digits than any status has, and far fewer than int() refuses to read.
 _MAX_STATUS_DIGITS = 10
 # A signed 64-bit id has at most 19 digits.
@@ -56,8 +60,9 @@ def admin_problem() -> APIError | None:
 
 @blueprint.before_request
 def require_admin_token() -> None:
-    """With an admin token configured, every control call but health must carry it."""
-    if request.path == "/_mock/health":
+    """With an admin token configured, every control call but health and the
+    OpenAPI document must carry it."""
+    if request.path in _OPEN_PATHS:
         return
     problem = admin_problem()
     if problem is not None:
@@ -114,6 +119,13 @@ def _flag(name: str) -> bool:
 @blueprint.get("/health")
 def health() -> Response:
     return json_response({"status": "ok", "version": package_version()})
+
+
+@blueprint.get("/openapi.json")
+def control_openapi() -> Response:
+    """The control API's OpenAPI 3.1 document, self-contained, with this
+    server's enum extensions (as ``/openapi.json`` has them)."""
+    return json_response(bundled_control_openapi(emulator().contracts))
 
 
 @blueprint.post("/reset")

@@ -23,7 +23,7 @@ from omnitron_mock.contracts.catalogue import (
     load_schema,
 )
 from omnitron_mock.contracts.errors import ContractError, ContractViolation
-from omnitron_mock.contracts.openapi import bundled_openapi
+from omnitron_mock.contracts.openapi import bundled_control_openapi, bundled_openapi
 
 
 def validate(name: str, instance: object) -> list[ContractError]:
@@ -52,6 +52,7 @@ __all__ = [
     "ContractViolation",
     "Contracts",
     "assert_valid",
+    "bundled_control_openapi",
     "bundled_openapi",
     "data_root",
     "default_contracts",

@@ -1,4 +1,5 @@
-"""The OpenAPI document, bundled into one self-contained file on request."""
+"""The OpenAPI documents (the emulated API's and the control API's), bundled
+into one self-contained file each on request."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ _FILE_REF = "schemas/"
 
 def source_openapi() -> dict[str, Any]:
     """``contracts/openapi.json`` as written: it references the schema files."""
-    text = data_root().joinpath("openapi.json").read_text("utf-8")
+    return _read_document("openapi.json")
+
+
+def source_control_openapi() -> dict[str, Any]:
+    """``contracts/control-openapi.json`` (the ``/_mock/`` routes) as written."""
+    return _read_document("control-openapi.json")
+
+
+def _read_document(file_name: str) -> dict[str, Any]:
+    text = data_root().joinpath(file_name).read_text("utf-8")
     return json.loads(text)
 
 
@@ -51,6 +61,11 @@ def bundled_openapi(contracts: Contracts | None = None) -> dict[str, Any]:
     ``contracts/bundles/openapi-3.1.json`` holds it.
     """
     return bundle_openapi(source_openapi(), (contracts or default_contracts()).schema)
+
+
+def bundled_control_openapi(contracts: Contracts | None = None) -> dict[str, Any]:
+    """The control API's OpenAPI 3.1 document, self-contained (``GET /_mock/openapi.json``)."""
+    return bundle_openapi(source_control_openapi(), (contracts or default_contracts()).schema)
 
 
 def bundle_openapi(source: dict[str, Any], schema: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
