@@ -323,3 +323,30 @@ def test_bundle_examples_run(
     printed = capfd.readouterr().out.splitlines()
     expected = [line.split("# ", 1)[1] for line in example.text.splitlines() if line.strip().startswith("print(")]
     assert printed == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "version"), [("openapi-3.0.json", "3.0.3"), ("openapi-3.1.json", "3.1.0")], ids=["3.0", "3.1"]
+)
+def test_openapi_spec_validator_accepts_each_rendering_as_its_version(name: str, version: str) -> None:
+    """The validator integrators reach for, with the specification the document declares."""
+    from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+
+    document = bundle_file(name)
+    assert document["openapi"] == version
+    spec_validator = OpenAPIV30SpecValidator if version.startswith("3.0") else OpenAPIV31SpecValidator
+    assert [error.message for error in spec_validator(document).iter_errors()] == []
+    text = json.dumps(document)
+    assert '"$ref": "#/' in text and all(ref.startswith("#/") for ref in _refs(document))
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
