@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from omnitron_mock.contracts.walk import ANNOTATIONS, escape, map_subschemas, unescape
+from omnitron_mock.contracts.walk import ANNOTATIONS, escape, json_type, map_subschemas, unescape
 
 OPENAPI_30 = "3.0.3"
 COMPONENTS = "#/components/schemas/"
@@ -150,9 +150,9 @@ def _schema(node: Any, where: str) -> Any:
             raise ValueError(f"{where}: const beside enum")
         constant = node.pop("const")
         node["enum"] = [constant]
-        if "type" not in node and _json_type(constant):
+        if "type" not in node and json_type(constant) in _SCALAR_TYPES:
             # Implied by the constant; generators want it said.
-            node["type"] = _json_type(constant)
+            node["type"] = json_type(constant)
     if "examples" in node:
         examples = node.pop("examples")
         if examples and "example" not in node:
@@ -243,14 +243,8 @@ def _single_type(node: dict[str, Any], where: str) -> dict[str, Any]:
     return converted
 
 
-def _json_type(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string" if isinstance(value, str) else None
+# A constant of these types implies its schema's type.
+_SCALAR_TYPES = frozenset({"boolean", "integer", "number", "string"})
 
 
 def _ref_alone(schema: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from omnitron_mock.contracts.walk import json_type
+
 Role = Literal["request", "response"]
 BOTH_ROLES: frozenset[Role] = frozenset({"request", "response"})
 
@@ -265,20 +267,6 @@ def _choices(schema: dict[str, Any]) -> list[Any] | None:
     return None
 
 
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _enum(schema: dict[str, Any]) -> list[str] | None:
     """The values a schema allows, as JSON texts, when it lists them (enum, const,
     or a oneOf/anyOf of consts such as the status table); None when it does not."""
@@ -303,7 +291,7 @@ def _types(side: Side, schema: dict[str, Any], depth: int = 0) -> set[str] | Non
         return {kind for kind in declared if isinstance(kind, str)}
     values = _enum(schema)
     if values is not None:
-        return {_json_type(json.loads(text)) for text in values}
+        return {json_type(json.loads(text)) for text in values}
     if depth > 8:
         return None
     for keyword in ("anyOf", "oneOf"):

@@ -77,3 +77,18 @@ def escape(segment: str) -> str:
 
 def unescape(segment: str) -> str:
     return segment.replace("~1", "/").replace("~0", "~")
+
+
+def json_type(value: object) -> str:
+    """The JSON Schema type name of a decoded JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
