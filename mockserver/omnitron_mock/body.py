@@ -66,6 +66,14 @@ class NotPlainJSON(ValueError):
     """A document JSON's grammar allows but that JSON cannot carry back out."""
 
 
+class TooDeep(NotPlainJSON):
+    """A document nested deeper than :data:`MAX_DEPTH` levels."""
+
+
+class OutOfRange(NotPlainJSON):
+    """A number JSON cannot write back strictly (NaN, an infinity)."""
+
+
 def _reject_overflow(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
@@ -96,10 +104,10 @@ def check_plain(document: Any) -> None:
             _check_text(value)
         elif isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
-                raise NotPlainJSON(f"Out of range float values are not JSON compliant: {value!r}")
+                raise OutOfRange(f"Out of range float values are not JSON compliant: {value!r}")
         elif isinstance(value, dict | list):
             if depth > MAX_DEPTH:
-                raise NotPlainJSON(f"nesting deeper than {MAX_DEPTH} levels")
+                raise TooDeep(f"nesting deeper than {MAX_DEPTH} levels")
             if isinstance(value, dict):
                 for key, item in value.items():
                     _check_text(key)

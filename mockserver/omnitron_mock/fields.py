@@ -10,6 +10,7 @@ import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta, timezone
 
+from omnitron_mock.body import MAX_DEPTH, NotPlainJSON, OutOfRange, TooDeep, check_plain
 from omnitron_mock.contracts import load_schema
 
 NULL = "This field may not be null."
@@ -204,48 +205,26 @@ def boolean(value: object) -> bool:
 
 
 INVALID_JSON = "Value must be valid JSON."
-# As deep as the control API takes seeds (body.MAX_DEPTH), counted from the field's own object.
-MAX_NESTING = 64
-TOO_DEEP = f"Nesting deeper than {MAX_NESTING} levels is not stored."
+TOO_DEEP = f"Nesting deeper than {MAX_DEPTH} levels is not stored."
 
 
 def dictionary(value: object) -> dict:
     """DRF DictField: a JSON object, which the emulator keeps and sends back
-    out as JSON: a number that overflowed to infinity or a lone surrogate
-    (both JSON's grammar lets through) is refused, never stored."""
+    out as JSON: a number that overflowed to infinity, a lone surrogate (both
+    JSON's grammar lets through) or nesting deeper than the control API takes
+    in seeds (every later read that encodes it would fail) is refused, never stored."""
     if value is None:
         raise Invalid(NULL)
     if not isinstance(value, dict):
         raise Invalid(f'Expected a dictionary of items but got type "{type(value).__name__}".')
-    _check_storable(value)
+    try:
+        check_plain(value)
+    except TooDeep:
+        raise Invalid(TOO_DEEP) from None
+    except OutOfRange:
+        # DRF's JSONField message for a value json.dumps cannot write strictly.
+        raise Invalid(INVALID_JSON) from None
+    except NotPlainJSON as problem:
+        # A lone surrogate: the message names it.
+        raise Invalid(str(problem)) from None
     return value
-
-
-def _check_storable(document: dict) -> None:
-    # A stack, not recursion: the parser allows nesting deeper than Python's recursion limit.
-    stack: list[tuple[object, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            _check_surrogates(value)
-        elif isinstance(value, float):
-            if value in (float("inf"), float("-inf")):
-                # DRF's JSONField message for a value json.dumps cannot write strictly.
-                raise Invalid(INVALID_JSON)
-        elif isinstance(value, dict | list):
-            if depth > MAX_NESTING:
-                # Stored, it would break every later read that encodes it (the
-                # item list, the state dump) with a RecursionError.
-                raise Invalid(TOO_DEEP)
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    _check_surrogates(key)
-                    stack.append((item, depth + 1))
-            else:
-                stack.extend((item, depth + 1) for item in value)
-
-
-def _check_surrogates(text: str) -> None:
-    surrogate = None if text.isascii() else re.search("[\ud800-\udfff]", text)
-    if surrogate is not None:
-        raise Invalid(f"Surrogate characters are not allowed: U+{ord(surrogate.group()):X}.")
