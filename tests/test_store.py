@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import sqlite3
@@ -18,16 +19,38 @@ from omnitron_mock.store import MemoryStore, SeedData, Store
 from omnitron_mock.store.base import ITEM_STATE_FIELDS
 from omnitron_mock.store.sqlite import SQLiteStore
 
+from tests.postgres import PostgresServer
+
 StoreFactory = Callable[[], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+# Each PostgreSQL-store test gets a database of its own on the run's server.
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Builds stores of one kind; SQLite ones share one file, as processes do."""
+    """Builds stores of one kind; SQLite ones share one file, PostgreSQL ones
+    one database, as processes do."""
     if request.param == "memory":
         yield lambda: MemoryStore(journal_limit=3)
-    else:
+    elif request.param == "sqlite":
         yield lambda: SQLiteStore(tmp_path / "state.db", journal_limit=3)
+    else:
+        # Imported here: without psycopg the other stores' tests still run.
+        from omnitron_mock.store.postgres import PostgresStore
+
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"store_test_{next(_DATABASE_NUMBERS)}")
+        opened: list[PostgresStore] = []
+
+        def make() -> Store:
+            opened.append(PostgresStore(url, journal_limit=3))
+            return opened[-1]
+
+        yield make
+        for store in opened:
+            store.close()
 
 
 @pytest.fixture
