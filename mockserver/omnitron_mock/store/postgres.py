@@ -132,7 +132,7 @@ def _seed_from_json(text: str) -> SeedData:
     )
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(ValueError):
     """The database was set up by a newer emulator than this one."""
 
 
