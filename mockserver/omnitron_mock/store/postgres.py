@@ -56,6 +56,9 @@ except ImportError as missing:  # pragma: no cover - the test extra installs bot
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- username, number, status and cancel_status hold their values' JSON texts
+-- (see _text_key). PostgreSQL's JSON functions are never used on the
+-- documents: they refuse a string holding an escaped NUL.
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, pk BIGINT NOT NULL, token_digest BYTEA NOT NULL UNIQUE, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
@@ -68,7 +71,8 @@ CREATE INDEX IF NOT EXISTS orders_by_placed ON orders (placed_key, pk);
 CREATE INDEX IF NOT EXISTS orders_by_placed_descending ON orders (placed_key DESC, pk);
 CREATE INDEX IF NOT EXISTS orders_by_modified ON orders (modified_key, pk);
 CREATE INDEX IF NOT EXISTS orders_by_modified_descending ON orders (modified_key DESC, pk);
-CREATE TABLE IF NOT EXISTS items (id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id BIGINT PRIMARY KEY, order_id BIGINT NOT NULL, cancel_status TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS items_by_order ON items (order_id, id);
 CREATE TABLE IF NOT EXISTS journal (id BIGINT PRIMARY KEY, data TEXT NOT NULL, bytes BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS mappings (pk BIGINT PRIMARY KEY, item_id BIGINT NOT NULL UNIQUE, data TEXT NOT NULL);
@@ -100,11 +104,18 @@ def _utf8_bytes(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+def _text_key(value: object) -> str:
+    """A text column's value for a string of a document: its JSON text. A raw
+    string may hold NUL or a lone surrogate, which PostgreSQL's text cannot;
+    the JSON text escapes both, and equal strings give equal texts."""
+    return dumps(value)
+
+
 def _order_columns(order: Row) -> tuple[object, ...]:
     return (
-        order["number"],
+        _text_key(order["number"]),
         order["is_send"],
-        order["status"],
+        _text_key(order["status"]),
         instant_key(order["date_placed"]),
         instant_key(order["modified_date"]),
     )
@@ -148,14 +159,12 @@ class _PostgresTransaction:
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
         wanted = sorted({i for i in ids if _storable(i)})
-        rows = self._connection.execute(
-            "SELECT id, order_id, data::json->>'status', data::json->'tracking_number' FROM items WHERE id = ANY(%s)",
-            (wanted,),
-        )
-        # tracking_number as JSON: ->> would give a JSON number or boolean as text.
+        rows = self._connection.execute("SELECT id, data FROM items WHERE id = ANY(%s)", (wanted,))
         return {
-            item_id: {"id": item_id, "order": order_id, "status": status, "tracking_number": tracking}
-            for item_id, order_id, status, tracking in rows
+            item_id: {"id": item_id, "order": item["order"], "status": item["status"], "tracking_number": tracking}
+            for item_id, data in rows
+            for item in [json.loads(data)]
+            for tracking in [item["tracking_number"]]
         }
 
     def update_items(self, changes: list[tuple[int, Row]]) -> UpdatedItems:
@@ -168,10 +177,14 @@ class _PostgresTransaction:
             # Exactly the values given: a null stays a null, an object replaces the old one.
             rows[item_id].update(fields)
         after = {item_id: dumps(row) for item_id, row in rows.items()}
-        changed = [(text, item_id) for item_id, text in after.items() if text != before[item_id]]
+        changed = [
+            (text, _text_key(rows[item_id]["cancel_status"]), item_id)
+            for item_id, text in after.items()
+            if text != before[item_id]
+        ]
         if changed:
             with self._connection.cursor() as cursor:
-                cursor.executemany("UPDATE items SET data = %s WHERE id = %s", changed)
+                cursor.executemany("UPDATE items SET data = %s, cancel_status = %s WHERE id = %s", changed)
         return UpdatedItems((after[item_id] for item_id, _ in changes), changed=bool(changed))
 
     def get_item(self, item_id: int) -> Row | None:
@@ -192,11 +205,9 @@ class _PostgresTransaction:
         )
 
     def touch_order(self, order_id: int) -> None:
-        found = self._connection.execute(
-            "SELECT data::json->>'modified_date' FROM orders WHERE pk = %s", (order_id,)
-        ).fetchone()
+        found = self._connection.execute("SELECT data FROM orders WHERE pk = %s", (order_id,)).fetchone()
         if found is not None:
-            self.update_order(order_id, {"modified_date": moved_on(found[0])})
+            self.update_order(order_id, {"modified_date": moved_on(json.loads(found[0])["modified_date"])})
 
     def mapping_of(self, item_id: int) -> Row | None:
         if not _storable(item_id):
@@ -357,23 +368,24 @@ class PostgresStore:
     def get_order_by_number(self, number: str) -> Row | None:
         with self._read() as connection:
             found = connection.execute(
-                "SELECT pk FROM orders WHERE number = %s ORDER BY pk LIMIT 1", (number,)
+                "SELECT pk FROM orders WHERE number = %s ORDER BY pk LIMIT 1", (_text_key(number),)
             ).fetchone()
             return None if found is None else self._get_order(connection, found[0])
 
     def list_orders(self, query: OrderQuery, offset: int, limit: int) -> tuple[int, list[Row]]:
         conditions: list[str] = []
         params: list[object] = []
-        for name in ("is_send", "status", "number"):
+        if query.is_send is not None:
+            conditions.append("is_send = %s")
+            params.append(query.is_send)
+        for name in ("status", "number"):
             value = getattr(query, name)
             if value is not None:
                 conditions.append(f"{name} = %s")
-                params.append(value)
+                params.append(_text_key(value))
         if query.cancel_status is not None:
-            conditions.append(
-                "EXISTS (SELECT 1 FROM items WHERE order_id = orders.pk AND data::json->>'cancel_status' = %s)"
-            )
-            params.append(query.cancel_status)
+            conditions.append("EXISTS (SELECT 1 FROM items WHERE order_id = orders.pk AND cancel_status = %s)")
+            params.append(_text_key(query.cancel_status))
         if query.pks is not None:
             wanted = [pk for pk in query.pks if _storable(pk)]
             if not wanted:
@@ -425,14 +437,19 @@ class PostgresStore:
         return [json.loads(data) for (data,) in rows]
 
     def users(self) -> list[Row]:
-        # COLLATE "C": by code point, as the other stores sort, whatever the server's locale.
         with self._read() as connection:
-            rows = connection.execute('SELECT data FROM users ORDER BY username COLLATE "C"').fetchall()
-        return [json.loads(data) for (data,) in rows]
+            return self._users(connection)
+
+    @staticmethod
+    def _users(connection: psycopg.Connection[Any]) -> list[Row]:
+        # Sorted here, by code point as the other stores sort: the column holds
+        # JSON texts, and the server's collation follows its locale.
+        users = [json.loads(data) for (data,) in connection.execute("SELECT data FROM users")]
+        return sorted(users, key=lambda user: cast(str, user["username"]))
 
     def user_by_username(self, username: str) -> Row | None:
         with self._read() as connection:
-            found = connection.execute("SELECT data FROM users WHERE username = %s", (username,)).fetchone()
+            found = connection.execute("SELECT data FROM users WHERE username = %s", (_text_key(username),)).fetchone()
         return json.loads(found[0]) if found else None
 
     def user_by_token(self, token: str) -> Row | None:
@@ -444,10 +461,7 @@ class PostgresStore:
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._read() as connection:
-            users = [
-                json.loads(data)
-                for (data,) in connection.execute('SELECT data FROM users ORDER BY username COLLATE "C"')
-            ]
+            users = self._users(connection)
             orders = [
                 json.loads(data)
                 for (data,) in connection.execute("SELECT data FROM orders ORDER BY pk LIMIT %s", (max_orders,))
@@ -493,16 +507,18 @@ class PostgresStore:
         [next_pk] = cast(tuple[int], connection.execute("SELECT COALESCE(MAX(pk), 0) + 1 FROM users").fetchone())
 
         def stored_pk(username: str) -> int | None:
-            found = connection.execute("SELECT pk FROM users WHERE username = %s", (username,)).fetchone()
+            found = connection.execute("SELECT pk FROM users WHERE username = %s", (_text_key(username),)).fetchone()
             return None if found is None else cast(int, found[0])
 
         for user in numbered_users(seed.users, next_pk, stored_pk):
             digest = token_digest(user["token"])
             # A user replaces the one of its name and the one holding its token (as SQLite's INSERT OR REPLACE).
-            connection.execute("DELETE FROM users WHERE username = %s OR token_digest = %s", (user["username"], digest))
+            connection.execute(
+                "DELETE FROM users WHERE username = %s OR token_digest = %s", (_text_key(user["username"]), digest)
+            )
             connection.execute(
                 "INSERT INTO users (username, pk, token_digest, data) VALUES (%s, %s, %s, %s)",
-                (user["username"], user["pk"], digest, dumps(user)),
+                (_text_key(user["username"]), user["pk"], digest, dumps(user)),
             )
         with connection.cursor() as cursor:
             cursor.executemany(
@@ -513,9 +529,10 @@ class PostgresStore:
                 [(order.pk, dumps(wire), *_order_columns(wire)) for order in seed.orders for wire in [order.to_wire()]],
             )
             cursor.executemany(
-                "INSERT INTO items (id, order_id, data) VALUES (%s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET order_id = excluded.order_id, data = excluded.data",
-                [(item.id, item.order, dumps(item.to_wire())) for item in seed.items],
+                "INSERT INTO items (id, order_id, cancel_status, data) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET order_id = excluded.order_id,"
+                " cancel_status = excluded.cancel_status, data = excluded.data",
+                [(item.id, item.order, _text_key(item.cancel_status), dumps(item.to_wire())) for item in seed.items],
             )
 
     # -- faults and settings ----------------------------------------------------------------
