@@ -18,6 +18,7 @@ from omnitron_mock import DEV_TOKEN, Settings, create_app
 from omnitron_mock.serving import HTTPServer
 
 from tests.helpers import ARTIFACTS, FIGURES, ContractCheckedClient, checked_session, get_state, in_ci
+from tests.postgres import PostgresServer, PostgresUnavailable, running_postgres
 
 # The tiers a local run skips: a plain `pytest` stays quick and never starts a
 # Docker engine, installs system packages or builds wheels on its own. CI
@@ -47,6 +48,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if item.get_closest_marker(tier) is not None:
                 item.add_marker(skip)
                 break
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run (see tests/postgres.py). Without
+    Debian's postgresql package a local run skips the tests that need it; CI
+    (which installs it in .ci/run) fails them instead."""
+    try:
+        with running_postgres() as server:
+            yield server
+    except PostgresUnavailable as missing:
+        if in_ci():
+            raise
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of an empty database on the run's PostgreSQL server."""
+    return postgres_server.url
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import sqlite3
@@ -15,19 +16,41 @@ from omnitron_mock.jsonio import dumps
 from omnitron_mock.records import ITEM_FIELDS, ORDER_FIELDS, ItemRecord, OrderRecord
 from omnitron_mock.seed import DEFAULT_SEED_DOCUMENT, build_seed
 from omnitron_mock.store import MemoryStore, SeedData, Store
-from omnitron_mock.store.base import ITEM_STATE_FIELDS
+from omnitron_mock.store.base import ITEM_STATE_FIELDS, OrderQuery
 from omnitron_mock.store.sqlite import SQLiteStore
+
+from tests.postgres import PostgresServer
 
 StoreFactory = Callable[[], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+# Each PostgreSQL-store test gets a database of its own on the run's server.
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Builds stores of one kind; SQLite ones share one file, as processes do."""
+    """Builds stores of one kind; SQLite ones share one file, PostgreSQL ones
+    one database, as processes do."""
     if request.param == "memory":
         yield lambda: MemoryStore(journal_limit=3)
-    else:
+    elif request.param == "sqlite":
         yield lambda: SQLiteStore(tmp_path / "state.db", journal_limit=3)
+    else:
+        # Imported here: without psycopg the other stores' tests still run.
+        from omnitron_mock.store.postgres import PostgresStore
+
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"store_test_{next(_DATABASE_NUMBERS)}")
+        opened: list[PostgresStore] = []
+
+        def make() -> Store:
+            opened.append(PostgresStore(url, journal_limit=3))
+            return opened[-1]
+
+        yield make
+        for store in opened:
+            store.close()
 
 
 @pytest.fixture
@@ -328,3 +351,30 @@ def test_reads_inside_a_fault_change_see_the_store(store: Store) -> None:
     assert user["username"] == "mock-user"
     assert order["pk"] == 1
     assert store.faults() == [{"kind": "drop"}]
+
+
+def test_strings_any_text_store_cannot_hold_are_kept_and_found(store: Store, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.params["make_store"] == "sqlite":
+        # Found writing the PostgreSQL store (issue 17), left for its own fix.
+        request.applymarker(pytest.mark.xfail(reason="SQLite finds no order by a number holding NUL", strict=True))
+    # NUL (and, in lookups and updates, a lone surrogate): PostgreSQL's text
+    # holds neither, JSON escapes both. Seeds refuse surrogates.
+    odd, surrogate = "N\x00", "N\udc00"
+    store.load(build_seed({"users": [{"username": odd, "password": "p"}]}), False)
+    store.load(
+        build_seed({"orders": [{"id": 7, "number": odd, "items": [{"id": 70, "cancel_status": "waiting"}]}]}), False
+    )
+    assert store.user_by_username(odd)["username"] == odd
+    assert store.user_by_username("N") is None
+    assert store.get_order_by_number(odd)["pk"] == 7
+    assert store.get_order_by_number(surrogate) is None
+    assert store.user_by_username(surrogate) is None
+    assert store.list_orders(OrderQuery(number=surrogate, status=surrogate), 0, 10) == (0, [])
+    assert store.list_orders(OrderQuery(number=odd), 0, 10)[0] == 1
+    assert store.list_orders(OrderQuery(number=odd, cancel_status="waiting"), 0, 10)[0] == 1
+    assert store.list_orders(OrderQuery(cancel_status=odd), 0, 10)[0] == 0
+    assert store.list_orders(OrderQuery(cancel_status=surrogate), 0, 10)[0] == 0
+    with store.transaction() as tx:
+        tx.update_items([(70, {"status": odd, "tracking_number": surrogate})])
+        assert (tx.get_items([70])[70]["status"], tx.get_items([70])[70]["tracking_number"]) == (odd, surrogate)
+    assert (store.get_item(70)["status"], store.get_item(70)["tracking_number"]) == (odd, surrogate)

@@ -27,6 +27,7 @@ from omnitron_mock.seed import read_seed_file, startup_seed
 from omnitron_mock.service import Emulator
 from omnitron_mock.site_guard import INSPECTOR_HEADERS, cross_site_problem
 from omnitron_mock.store.base import SeedData, Store
+from omnitron_mock.store.choice import open_store
 from omnitron_mock.store.memory import MemoryStore
 
 
@@ -40,8 +41,8 @@ def create_app(
     """An emulator app.
 
     ``seed`` is a seed document (dict) or prepared :class:`SeedData`; the
-    default seed when ``None``. ``store`` defaults to the SQLite database at
-    ``settings.db`` when set, else a fresh in-memory store. The seed is what
+    default seed when ``None``. ``store`` defaults to the database ``settings.db`` names when set
+    (a SQLite file, or a ``postgresql://`` URL), else a fresh in-memory store. The seed is what
     ``POST /_mock/reset`` restores; a database that already holds state keeps it.
     ``users`` replace the development user (see :func:`omnitron_mock.seed.startup_seed`).
     ``faults`` (one fault spec or a list: a fault profile) are active from the
@@ -53,10 +54,7 @@ def create_app(
     if faults is not None:
         initial = replace(initial, faults=[*initial.faults, *normalise_all(faults, contracts)])
     if store is None and settings.db:
-        # Only with a database: the SQLite store's locking is POSIX-only.
-        from omnitron_mock.store.sqlite import SQLiteStore
-
-        store = SQLiteStore(settings.db, settings.journal_limit, settings.journal_bytes)
+        store = open_store(settings.db, settings.journal_limit, settings.journal_bytes)
     elif store is None:
         store = MemoryStore(settings.journal_limit, settings.journal_bytes)
     state = Emulator(

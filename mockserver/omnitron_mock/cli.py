@@ -54,6 +54,7 @@ from omnitron_mock.serving import (
     run_workers,
     socket_url,
 )
+from omnitron_mock.store.choice import shown_db
 from omnitron_mock.store.posix import POSIXOnlyError
 
 if TYPE_CHECKING:
@@ -127,7 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
             "which the flag overrides)"
         ),
     )
-    serve.add_argument("--db", metavar="PATH", help=f"keep state in this SQLite file (env {ENV_PREFIX}DB)")
+    serve.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help=f"keep state in this SQLite file, or the PostgreSQL database of a postgresql:// URL (env {ENV_PREFIX}DB)",
+    )
     serve.add_argument(
         "--threads",
         type=_positive,
@@ -345,7 +350,7 @@ def _banner(url: str, app: Flask, settings: Settings, workers: int) -> str:
             "  control API open: anyone who can reach this port can reset, reseed and read it (set --admin-token)"
         )
     if workers > 1:
-        lines.append(f"  {workers} worker processes sharing {settings.db}")
+        lines.append(f"  {workers} worker processes sharing {shown_db(settings.db or '')}")
     lines.append(f"  strict mode {'on' if settings.strict else 'off'}; press Ctrl-C to stop")
     return "\n".join(lines)
 

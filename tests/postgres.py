@@ -1,0 +1,153 @@
+"""A throwaway PostgreSQL server for the tests: Debian's ``postgresql``
+binaries, ``initdb`` into a temporary directory, ``pg_ctl`` on a free port.
+
+No mock database: the PostgreSQL store is tested against the real server.
+PostgreSQL refuses to run as root, so a root test run starts it as the
+``postgres`` system user (which Debian's package creates).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# The server's superuser and the database the tests get first.
+SUPERUSER = "omnitron"
+DATABASE = "omnitron_mock"
+# The system user a root run starts the server as.
+SYSTEM_USER = "postgres"
+# How long a start may take, and how often readiness is asked meanwhile.
+READY_WITHIN_SECONDS = 60.0
+POLL_SECONDS = 0.05
+# A port another process took between our probe and the server's bind: try another.
+START_ATTEMPTS = 5
+
+
+class PostgresUnavailable(RuntimeError):
+    """PostgreSQL's server binaries are not installed."""
+
+
+def postgres_bin() -> Path:
+    """The newest installed ``/usr/lib/postgresql/*/bin`` holding ``initdb``."""
+    found = [Path(path).parent for path in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    if not found:
+        raise PostgresUnavailable(
+            "PostgreSQL's server binaries are missing (no /usr/lib/postgresql/*/bin/initdb); "
+            "install Debian's package: apt-get install postgresql"
+        )
+    return max(found, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+
+
+def free_port() -> int:
+    """A loopback port free at this moment (the server binds it a moment later:
+    a start that loses the race tries another)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PostgresServer:
+    """A running server: where it listens and how to reach it."""
+
+    bin_dir: Path
+    directory: Path
+    port: int
+    as_user: str | None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def url(self) -> str:
+        return self.database_url(DATABASE)
+
+    def database_url(self, name: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{name}"
+
+    def run(self, tool: str, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run one of the server's binaries, as the server's user."""
+        command = [str(self.bin_dir / tool), *arguments]
+        if self.as_user is not None:
+            command = ["runuser", "-u", self.as_user, "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database on this server; its URL."""
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, name)
+        return self.database_url(name)
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", check=False)
+
+
+def _server_user() -> str | None:
+    """Who runs the server: the postgres system user under root, else whoever runs the tests."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        raise PostgresUnavailable(
+            f"running as root, and there is no {SYSTEM_USER!r} system user to run PostgreSQL as "
+            "(Debian's postgresql package creates it)"
+        ) from None
+    return SYSTEM_USER
+
+
+def _wait_until_ready(server: PostgresServer) -> bool:
+    """Whether the server answers before the deadline; False as soon as it has died."""
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        ready = server.run("pg_isready", "-h", "127.0.0.1", "-p", str(server.port), "-U", SUPERUSER, check=False)
+        if ready.returncode == 0:
+            return True
+        # pg_ctl status: 3 when no server runs (it failed to start, say on a taken port).
+        if server.run("pg_ctl", "status", "-D", str(server.data_dir), check=False).returncode == 3:
+            return False
+        time.sleep(POLL_SECONDS)  # a poll interval, bounded by the deadline
+    raise TimeoutError(f"PostgreSQL on port {server.port} did not answer within {READY_WITHIN_SECONDS} s")
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A fresh PostgreSQL server with an empty database :data:`DATABASE`;
+    stopped and its directory removed at the end."""
+    bin_dir = postgres_bin()
+    as_user = _server_user()
+    directory = Path(tempfile.mkdtemp(prefix="omnitron-pg-"))
+    try:
+        if as_user is not None:
+            entry = pwd.getpwnam(as_user)
+            os.chown(directory, entry.pw_uid, entry.pw_gid)
+        server = PostgresServer(bin_dir, directory, 0, as_user)
+        server.run(
+            "initdb", "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-sync"
+        )
+        log = directory / "server.log"
+        for _attempt in range(START_ATTEMPTS):
+            server.port = free_port()
+            options = f"-p {server.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+            server.run("pg_ctl", "start", "-D", str(server.data_dir), "-l", str(log), "-W", "-o", options)
+            if _wait_until_ready(server):
+                break
+        else:
+            raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")
+        try:
+            server.create_database(DATABASE)
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
