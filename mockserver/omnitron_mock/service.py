@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from omnitron_mock.config import Settings
 from omnitron_mock.contracts import Contracts
@@ -19,7 +20,7 @@ from omnitron_mock.faults import normalise_all, remove_fault
 from omnitron_mock.journal import clear_verdicts, matches, present
 from omnitron_mock.rules import Rules
 from omnitron_mock.seed import build_seed
-from omnitron_mock.store.base import OrderQuery, Row, Store
+from omnitron_mock.store.base import OrderQuery, Row, SeedData, Store
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,14 @@ class SeedCounts:
     items: int
 
 
+class QuotaExceeded(ValueError):
+    """A tenant asked for more than its quota allows; the message says which and how to go on."""
+
+
+class UsersFixed(ValueError):
+    """A seed brought users to a tenant-per-user emulator, whose users come from its start."""
+
+
 @dataclass
 class Emulator:
     """The parts of one emulator (settings, contracts, rules, store) and what
@@ -40,6 +49,13 @@ class Emulator:
     contracts: Contracts
     rules: Rules
     store: Store
+    # In tenant mode: the tenant this world belongs to (None: requests that name no tenant),
+    # and its quotas.
+    tenant: str | None = None
+    order_quota: int | None = None
+    journal_quota: int | None = None
+    # In tenant mode users come from the start (they decide the tenants): seeds may not add any.
+    users_fixed: bool = False
     # Wakes requests waiting out a latency fault when faults are cleared.
     faults_cleared_signal: threading.Condition = field(default_factory=threading.Condition, repr=False)
     # The rules in each strictness, made once.
@@ -59,8 +75,33 @@ class Emulator:
         every order and item first). Raises :class:`~omnitron_mock.seed.SeedError`
         naming each problem's JSON path, and loads nothing then."""
         data = build_seed(document, self.contracts)
+        if data.users and self.users_fixed:
+            raise UsersFixed(
+                'In tenant mode users come from the startup seed and --user: send this seed without "users".'
+            )
+        if self.order_quota is not None:
+            self._check_order_quota(data, replace)
         self.store.load(data, replace=replace)
         return SeedCounts(len(data.users), len(data.orders), len(data.items))
+
+    def _check_order_quota(self, data: SeedData, replace: bool) -> None:
+        quota = cast(int, self.order_quota)
+        seeded = {order.pk for order in data.orders}
+        if replace:
+            held = len(seeded)
+        else:
+            stored, _ = self.store.list_orders(OrderQuery(), 0, 0)
+            already, _ = self.store.list_orders(OrderQuery(pks=frozenset(seeded)), 0, 0) if seeded else (0, [])
+            held = stored + len(seeded) - already
+        if held > quota:
+            raise QuotaExceeded(
+                f"This seed would leave the tenant with {held} orders; its quota is {quota}. "
+                "Seed fewer orders, or seed with ?replace=true to drop the ones it holds."
+            )
+
+    def journal_full(self) -> bool:
+        """Whether the tenant's journal holds its quota of entries: its API calls are refused until it is cleared."""
+        return self.journal_quota is not None and self.store.journal_count() >= self.journal_quota
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         """Users and orders with their items (the first ``max_orders`` orders when given)."""

@@ -321,6 +321,10 @@ class Store(Protocol):
         not yet trimmed included."""
         ...
 
+    def journal_count(self) -> int:
+        """How many entries a read of the journal returns now (at most its count limit)."""
+        ...
+
     def faults(self) -> list[Row]:
         """Active faults, in the order they apply."""
         ...

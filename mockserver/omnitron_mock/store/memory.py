@@ -377,6 +377,10 @@ class MemoryStore:
         with self._lock:
             return self._journal_size
 
+    def journal_count(self) -> int:
+        with self._lock:
+            return len(self._journal)
+
     def _clear_journal(self) -> None:
         self._journal.clear()
         self._journal_sizes.clear()

@@ -941,6 +941,11 @@ class SQLiteStore:
             found = connection.execute("SELECT value FROM meta WHERE key = ?", (_JOURNAL_BYTES_KEY,)).fetchone()
             return int(found[0]) if found else connection.execute(_COUNT_JOURNAL_BYTES).fetchone()[0]
 
+    def journal_count(self) -> int:
+        with self._read() as connection:
+            [count] = connection.execute("SELECT COUNT(*) FROM journal").fetchone()
+            return min(int(count), self._journal_limit)
+
     def requests(self) -> list[Row]:
         rows = (
             self._connection()
