@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 from flask.testing import FlaskClient
-from omnitron_mock import Settings, create_app
+from omnitron_mock import Settings, create_app, tenants_of
 
 from tests.helpers import BULK_PATH, ContractCheckedClient, run_cli, serving_command
 from tests.postgres import PostgresServer
@@ -292,6 +292,10 @@ def test_replicas_on_one_database_serve_the_same_tenant_worlds(make_tenant_app: 
     answers = [c.get("/api/i1/active_user/", headers=BOB).status_code for c in (second, first, second)]
     assert answers == [503, 503, 200]
     assert _journal_paths(first, ALICE) == _journal_paths(second, ALICE)
+    # The inspector of the replica that served nothing shows the tenant's bulk.
+    second.set_cookie("omnitron_mock_admin", "tok-alice", path="/_mock")
+    page = second.get("/_mock/").get_data(as_text=True)
+    assert 'id="tenant-name">alice<' in page and "bulk_status_update" in page
     assert (
         first.get("/_mock/tenants", headers=ADMIN).get_json() == second.get("/_mock/tenants", headers=ADMIN).get_json()
     )
@@ -366,3 +370,15 @@ def test_a_seed_tenant_name_must_be_text() -> None:
     refused = create_app(Settings(), seed=None).test_client().post("/_mock/seed", json=bad)
     assert refused.status_code == 400
     assert refused.get_json()["errors"][0]["path"] == "$.users[0].tenant"
+
+
+def test_python_callers_reach_a_tenants_world() -> None:
+    assert tenants_of(create_app(Settings())) is None
+    application = create_app(Settings(tenant_per_user=True), seed=SEED)
+    tenants = tenants_of(application)
+    assert tenants is not None
+    tenants.world("team").seed({"orders": [{"id": 9, "items": [{"id": 90}]}]})
+    client = application.test_client()
+    assert client.get("/api/i1/order_items/90/", headers=CAROL).status_code == 200
+    assert client.get("/api/i1/order_items/90/", headers=ALICE).status_code == 404
+    assert [entry.name for entry in tenants.entries()] == ["alice", "team"]

@@ -96,6 +96,13 @@ def emulator_of(app: Flask) -> Emulator:
     return app.extensions[EXTENSION_KEY]
 
 
+def tenants_of(app: Flask) -> Tenants | None:
+    """The tenants of an app started in tenant mode (``tenant_per_user``), else
+    None: ``tenants_of(app).world("team-a")`` is that tenant's
+    :class:`~omnitron_mock.service.Emulator`, as its token reaches it over HTTP."""
+    return app.extensions.get(TENANTS_KEY)
+
+
 def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
     """An app configured by ``OMNITRON_MOCK_*`` variables alone (WSGI servers, Docker)."""
     seed_path = env_value("SEED", environ)
