@@ -242,6 +242,26 @@ def test_journal_numbers_entries_and_keeps_the_newest(store: Store) -> None:
     assert store.requests() == []
 
 
+def test_journal_count_is_what_a_read_returns(store: Store) -> None:
+    """Counted as entries come, go past the limit, roll back and are cleared."""
+    counts = [store.journal_count()]
+    for index in range(2):
+        store.append_request({"n": index})
+        counts.append(store.journal_count())
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.append_request({"n": "rolled back"})
+        raise RuntimeError
+    counts.append(store.journal_count())
+    for index in range(2, 5):
+        store.append_request({"n": index})
+        counts.append(store.journal_count())
+    assert counts == [0, 1, 2, 2, 3, 3, 3]
+    assert store.journal_count() == len(store.requests())
+    store.clear_requests()
+    store.append_request({"n": "after a clear"})
+    assert store.journal_count() == len(store.requests()) == 1
+
+
 def test_snapshot_nests_items_in_orders(store: Store) -> None:
     snapshot = store.snapshot()
     assert [order["pk"] for order in snapshot["orders"]] == [1, 2]

@@ -679,7 +679,11 @@ class PostgresStore:
 
     def journal_count(self) -> int:
         with self._read() as connection:
-            [count] = cast(tuple[int], connection.execute("SELECT COUNT(*) FROM journal").fetchone())
+            # Entries go from the oldest end or all at once, so their ids run without gaps:
+            # two index lookups, where COUNT(*) reads every entry (tenant mode asks on every call).
+            [count] = cast(
+                tuple[int], connection.execute("SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM journal").fetchone()
+            )
             return min(count, self._journal_limit)
 
     def requests(self) -> list[Row]:
