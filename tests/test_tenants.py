@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -292,7 +293,7 @@ def test_replicas_on_one_database_serve_the_same_tenant_worlds(make_tenant_app: 
     answers = [c.get("/api/i1/active_user/", headers=BOB).status_code for c in (second, first, second)]
     assert answers == [503, 503, 200]
     assert _journal_paths(first, ALICE) == _journal_paths(second, ALICE)
-    # The inspector of the replica that served nothing shows the tenant's bulk.
+    # The other replica's inspector shows the bulk the first one served.
     second.set_cookie("omnitron_mock_admin", "tok-alice", path="/_mock")
     page = second.get("/_mock/").get_data(as_text=True)
     assert 'id="tenant-name">alice<' in page and "bulk_status_update" in page
@@ -316,6 +317,8 @@ def test_the_inspector_shows_a_tenant_its_own_journal(client: FlaskClient) -> No
     assert 'id="tenant-name">team<' in admin_view
     assert "active_user" in admin_view and "bulk_status_update" not in admin_view
     assert 'name="tenant" value="team"' in admin_view
+    assert ">Reset to the seed<" in admin_view
+    assert ">Reset every tenant to the seed<" in client.get("/_mock/").get_data(as_text=True)
 
 
 def test_without_tenant_mode_there_are_no_tenants(make_app: Any) -> None:
@@ -382,3 +385,16 @@ def test_python_callers_reach_a_tenants_world() -> None:
     assert client.get("/api/i1/order_items/90/", headers=CAROL).status_code == 200
     assert client.get("/api/i1/order_items/90/", headers=ALICE).status_code == 404
     assert [entry.name for entry in tenants.entries()] == ["alice", "team"]
+
+
+def test_the_inspectors_reset_button_resets_the_world_it_shows(client: FlaskClient) -> None:
+    _bulk(client, ALICE, 11, "450")
+    _bulk(client, BOB, 11, "450")
+    client.set_cookie("omnitron_mock_admin", ADMIN_TOKEN, path="/_mock")
+    page = client.get("/_mock/?tenant=team").get_data(as_text=True)
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert form_token is not None
+    done = client.post("/_mock/ui/reset?tenant=team", data={"csrf_token": form_token.group(1)})
+    assert done.status_code == 303
+    assert done.headers["Location"].endswith("/_mock/?tenant=team")
+    assert (_status(client, ALICE, 11), _status(client, BOB, 11)) == ("450", "400")

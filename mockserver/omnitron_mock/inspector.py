@@ -34,7 +34,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from omnitron_mock.access import ADMIN_COOKIE, TENANT_PARAMETER, access_problem, tenants
+from omnitron_mock.access import ADMIN_COOKIE, TENANT_PARAMETER, access_problem, caller, tenants
 from omnitron_mock.context import emulator
 from omnitron_mock.control import package_version, reset_caller_worlds
 from omnitron_mock.endpoints import PREFIXES
@@ -279,6 +279,8 @@ def _context() -> dict[str, Any]:
         "strict": state.strict,
         "guarded": bool(state.settings.admin_token) or tenants() is not None,
         "tenant": state.tenant,
+        # The admin's reset on the root world resets every tenant: the button says so.
+        "every_world": caller().everything,
         "query": request.query_string.decode("latin-1"),
     }
 
