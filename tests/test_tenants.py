@@ -9,6 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +399,67 @@ def test_the_inspectors_reset_button_resets_the_world_it_shows(client: FlaskClie
     assert done.status_code == 303
     assert done.headers["Location"].endswith("/_mock/?tenant=team")
     assert (_status(client, ALICE, 11), _status(client, BOB, 11)) == ("450", "400")
+
+
+def test_a_tenants_state_shows_its_own_users_alone(client: FlaskClient) -> None:
+    users = client.get("/_mock/state", headers=CAROL).get_json()["users"]
+    assert sorted(user["username"] for user in users) == ["bob", "carol"]
+    assert client.post("/_mock/reset", headers={"Authorization": "Token tok-alice"}).status_code == 200
+    assert [u["username"] for u in client.get("/_mock/state", headers=ALICE).get_json()["users"]] == ["alice"]
+
+
+def test_a_login_that_fails_reaches_no_tenant(client: FlaskClient) -> None:
+    assert (
+        client.post("/_mock/faults", json={"kind": "status", "status": 503, "times": 1}, headers=ALICE).status_code
+        == 201
+    )
+    stranger = client.post("/api/i1/auth/login/", json={"username": "alice", "password": "guess"})
+    assert stranger.status_code == 400
+    assert _journal_paths(client, ALICE) == []
+    assert _journal_paths(client, ADMIN) == [("POST", "/api/i1/auth/login/")]
+    # Alice's fault is still there for her own next call.
+    assert client.post("/api/i1/auth/login/", json={"username": "alice", "password": "pw-alice"}).status_code == 503
+
+
+def test_the_admin_token_beside_a_token_that_is_nobodys_is_refused(client: FlaskClient) -> None:
+    _bulk(client, ALICE, 11, "450")
+    mistyped = client.post("/_mock/reset", headers={**ADMIN, "Authorization": "Token typo"})
+    assert mistyped.status_code == 403
+    assert mistyped.get_json() == {"detail": "Invalid token: it is no user's API token."}
+    assert _status(client, ALICE, 11) == "450"
+    # Beside a user's token, the admin acts on that user's tenant.
+    assert client.post("/_mock/reset", headers={**ADMIN, **BOB}).status_code == 200
+    assert _status(client, ALICE, 11) == "450"
+    wrong_admin = client.get("/_mock/requests", headers={"X-Mock-Admin-Token": "wrong", **ALICE})
+    assert wrong_admin.status_code == 403
+
+
+def test_the_admin_may_not_seed_users_either(client: FlaskClient) -> None:
+    refused = client.post("/_mock/seed", json={"users": [{"username": "dave", "password": "x"}]}, headers=ADMIN)
+    assert refused.status_code == 400
+    assert client.post("/api/i1/auth/login/", json={"username": "dave", "password": "x"}).status_code == 400
+
+
+def test_concurrent_seeds_never_pass_the_order_quota(make_tenant_app: MakeApp, request: Any) -> None:
+    replicas = 1 if "memory" in request.node.callspec.id else 2
+    clients = [make_tenant_app(tenant_max_orders=5).test_client() for _ in range(replicas)]
+    seeds = [{"orders": [{"id": 100 + n, "items": [{"id": 1000 + n}]}]} for n in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(
+            pool.map(
+                lambda n: clients[n % replicas].post("/_mock/seed", json=seeds[n], headers=ALICE).status_code, range(12)
+            )
+        )
+    # Two orders from the startup seed, three more fit.
+    assert sorted(statuses) == [200] * 3 + [403] * 9
+    assert clients[0].get("/_mock/state/orders", headers=ALICE).get_json()["count"] == 5
+
+
+def test_settings_refuse_quotas_below_one_and_a_negative_idle_limit() -> None:
+    for changes, message in (
+        ({"tenant_max_journal": 0}, "tenant_max_journal must be at least 1, got 0"),
+        ({"tenant_max_orders": -1}, "tenant_max_orders must be at least 1, got -1"),
+        ({"tenant_idle_seconds": -1}, "tenant_idle_seconds must be 0 or more, got -1"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Settings(**changes)

@@ -70,24 +70,28 @@ def access_problem() -> APIError | None:
         g.setdefault(_CALLER_KEY, Caller(root, admin=True))
         return None
     named = request.args.get(TENANT_PARAMETER) or request.headers.get(TENANT_HEADER)
-    token = token_of(request.headers.get("Authorization"))
+    header_token = token_of(request.headers.get("Authorization"))
+    header_tenant = found.of_token(header_token) if header_token else None
+    if header_token is not None and header_tenant is None:
+        # Beside the admin token too: a mistyped user token must not fall back to the root world.
+        return APIError(403, {"detail": "Invalid token: it is no user's API token."})
+    if request.headers.get(ADMIN_HEADER) is not None and not is_admin:
+        return APIError(403, {"detail": "Invalid admin token."})
     if is_admin:
         if named is None:
             # With a user's token beside it, the admin acts on that user's tenant
             # (a test kit that carries both); alone, on the root world.
-            own = found.of_token(token) if token else None
-            g.setdefault(_CALLER_KEY, Caller(root if own is None else found.world(own), admin=True))
+            world = root if header_tenant is None else found.world(header_tenant)
+            g.setdefault(_CALLER_KEY, Caller(world, admin=True))
             return None
         if named not in found.names():
             return APIError(404, {"detail": f"No tenant is named {named!r}: GET /_mock/tenants lists them."})
         g.setdefault(_CALLER_KEY, Caller(found.world(named), admin=True))
         return None
-    token = token or request.cookies.get(ADMIN_COOKIE)
-    own = found.of_token(token) if token else None
+    cookie = request.cookies.get(ADMIN_COOKIE)
+    own = header_tenant or (found.of_token(cookie) if cookie else None)
     if own is None:
-        if request.headers.get(ADMIN_HEADER) is not None:
-            return APIError(403, {"detail": "Invalid admin token."})
-        if token is not None:
+        if cookie is not None:
             return APIError(403, {"detail": "Invalid token: it is no user's API token, nor the admin token."})
         return APIError(
             401,

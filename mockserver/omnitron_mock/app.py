@@ -69,6 +69,8 @@ def create_app(
     # A mode, not state: a database from an earlier run keeps its rows, but the
     # settings this server started with decide strictness until switched.
     state.set_strict(settings.strict)
+    # In tenant mode users decide the tenants, and every replica must read the same ones.
+    state.users_fixed = settings.tenant_per_user
     tenants = Tenants(state, open_tenant_space(settings, store), initial) if settings.tenant_per_user else None
 
     app = Flask("omnitron_mock")

@@ -62,6 +62,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.admin_token is not None:
             check_admin_token(self.admin_token)
+        for name in ("tenant_max_orders", "tenant_max_journal"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.tenant_idle_seconds < 0:
+            raise ValueError(f"tenant_idle_seconds must be 0 or more, got {self.tenant_idle_seconds}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

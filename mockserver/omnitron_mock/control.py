@@ -152,7 +152,7 @@ def list_tenants() -> Response:
     if found is None:
         raise APIError(404, {"detail": "This emulator does not run in tenant mode (--tenant-per-user)."})
     who = caller()
-    seen = {entry.name: entry.last_seen for entry in found.entries()}
+    seen = {entry.name: entry.last_seen for entry in found.entries() if not entry.expired}
     names = found.names() if who.admin else [who.world.tenant]
     return json_response(
         [
@@ -163,7 +163,7 @@ def list_tenants() -> Response:
     )
 
 
-@blueprint.delete("/tenants/<name>")
+@blueprint.delete("/tenants/<path:name>")
 def expire_tenant(name: str) -> Response:
     """Tenant mode, admin only: forget a tenant's world now, as idle expiry does."""
     found = tenants()

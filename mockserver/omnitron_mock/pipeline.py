@@ -102,7 +102,7 @@ class Pipeline:
 
     def _world_of(self, call: Call, tenants: Tenants) -> Emulator:
         """The world of the tenant the call's token names; for a login, of the
-        user it names; else the root world."""
+        user its credentials log in; else the root world."""
         token = token_of(call.environ.get("HTTP_AUTHORIZATION"))
         if token is not None:
             named = tenants.of_token(token)
@@ -119,8 +119,15 @@ class Pipeline:
         except APIError:
             # The login endpoint answers a body it cannot read; the root world journals it.
             return None
-        username = data.get("username") if isinstance(data, dict) else None
-        return tenants.of_username(username.strip()) if isinstance(username, str) else None
+        if not isinstance(data, dict):
+            return None
+        username, password = data.get("username"), data.get("password")
+        # As the login reads them: text or a number; the username trimmed, the password as is.
+        if not all(
+            isinstance(value, (str, int, float)) and not isinstance(value, bool) for value in (username, password)
+        ):
+            return None
+        return tenants.of_login(str(username).strip(), str(password))
 
     def _route(self, call: Call, path: str) -> RequestRedirect | None:
         """Find the call's endpoint; the redirect for a path that needs a slash."""

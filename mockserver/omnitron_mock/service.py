@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field, replace
-from typing import cast
 
 from omnitron_mock.config import Settings
 from omnitron_mock.contracts import Contracts
@@ -20,7 +19,7 @@ from omnitron_mock.faults import normalise_all, remove_fault
 from omnitron_mock.journal import clear_verdicts, matches, present
 from omnitron_mock.rules import Rules
 from omnitron_mock.seed import build_seed
-from omnitron_mock.store.base import OrderQuery, Row, SeedData, Store
+from omnitron_mock.store.base import OrderLimitExceeded, OrderQuery, Row, Store
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,16 @@ class Emulator:
         clear_verdicts()
         self._announce_fault_clear()
 
+    def reset_if_unused_since(self, since: str) -> bool:
+        """:meth:`reset`, unless the journal holds a request from ``since`` on
+        (checked and reset in one store transaction); whether it reset."""
+        if not self.store.reset_unless_used_since(since):
+            return False
+        self.set_strict(self.settings.strict)
+        clear_verdicts()
+        self._announce_fault_clear()
+        return True
+
     def seed(self, document: object, *, replace: bool = False) -> SeedCounts:
         """Load a seed document on top of the current state (``replace``: drop
         every order and item first). Raises :class:`~omnitron_mock.seed.SeedError`
@@ -79,25 +88,14 @@ class Emulator:
             raise UsersFixed(
                 'In tenant mode users come from the startup seed and --user: send this seed without "users".'
             )
-        if self.order_quota is not None:
-            self._check_order_quota(data, replace)
-        self.store.load(data, replace=replace)
-        return SeedCounts(len(data.users), len(data.orders), len(data.items))
-
-    def _check_order_quota(self, data: SeedData, replace: bool) -> None:
-        quota = cast(int, self.order_quota)
-        seeded = {order.pk for order in data.orders}
-        if replace:
-            held = len(seeded)
-        else:
-            stored, _ = self.store.list_orders(OrderQuery(), 0, 0)
-            already, _ = self.store.list_orders(OrderQuery(pks=frozenset(seeded)), 0, 0) if seeded else (0, [])
-            held = stored + len(seeded) - already
-        if held > quota:
+        try:
+            self.store.load(data, replace=replace, order_limit=self.order_quota)
+        except OrderLimitExceeded as limit:
             raise QuotaExceeded(
-                f"This seed would leave the tenant with {held} orders; its quota is {quota}. "
+                f"This seed would leave the tenant with {limit.held} orders; its quota is {limit.limit}. "
                 "Seed fewer orders, or seed with ?replace=true to drop the ones it holds."
-            )
+            ) from None
+        return SeedCounts(len(data.users), len(data.orders), len(data.items))
 
     def journal_full(self) -> bool:
         """Whether the tenant's journal holds its quota of entries: its API calls are refused until it is cleared."""

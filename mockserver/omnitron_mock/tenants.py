@@ -7,14 +7,17 @@ request names it. Requests that name no tenant (no token, an unknown one, a
 login for nobody) are served by the root world, which only the admin sees.
 
 Who a request belongs to is decided before anything else reads the store:
-the ``Authorization: Token`` header's user, or for a login the username in
-its body. The directory from tokens and usernames to tenants is read from
-the root store once, at start: users come from the startup seed and
-``--user`` only, so every replica sharing a database reads the same one.
+the ``Authorization: Token`` header's user, or for a login the user whose
+username and password its body holds. The directory from tokens and users to
+tenants is read from the root store once, at start: users come from the
+startup seed and ``--user`` only (seeds may not add any in tenant mode), so
+every replica sharing a database reads the same one. Each tenant's world
+holds its own users alone: a tenant's state shows no other tenant's tokens.
 """
 
 from __future__ import annotations
 
+import hmac
 import math
 import threading
 import time
@@ -22,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from omnitron_mock.service import Emulator
-from omnitron_mock.store.base import Row, SeedData, token_digest
+from omnitron_mock.store.base import Row, SeedData, journal_time, token_digest
 from omnitron_mock.store.tenant_space import TenantEntry, TenantSpace
 
 # Each process notes a tenant as seen at most this often (a write to the register):
@@ -48,7 +51,8 @@ class Tenants:
         self.root = root
         self._space = space
         users = root.store.users()
-        self._seed = replace(startup, users=users)
+        self._startup = startup
+        self._users = {user["username"]: user for user in users}
         self._by_token = {token_digest(user["token"]): tenant_of(user) for user in users}
         self._by_username = {user["username"]: tenant_of(user) for user in users}
         self._clock = clock
@@ -64,8 +68,14 @@ class Tenants:
     def of_token(self, token: str) -> str | None:
         return self._by_token.get(token_digest(token))
 
-    def of_username(self, username: str) -> str | None:
-        return self._by_username.get(username)
+    def of_login(self, username: str, password: str) -> str | None:
+        """The tenant of the active user these credentials log in, else None:
+        a login that would fail names no tenant (a stranger cannot reach one)."""
+        user = self._users.get(username)
+        if user is None or not user["is_active"]:
+            return None
+        given, stored = password.encode("utf-8", "surrogatepass"), user["password"].encode("utf-8", "surrogatepass")
+        return tenant_of(user) if hmac.compare_digest(given, stored) else None
 
     def names(self) -> list[str]:
         """Every tenant the startup users name, by name."""
@@ -100,8 +110,9 @@ class Tenants:
             if found is None:
                 root = self.root
                 store = self._space.open(name)
+                own_users = [user for user in self._users.values() if tenant_of(user) == name]
                 # Keeps the world another replica made: only an empty store takes the seed.
-                store.initialize(self._seed)
+                store.initialize(replace(self._startup, users=own_users))
                 found = Emulator(
                     settings=root.settings,
                     contracts=root.contracts,
@@ -116,7 +127,7 @@ class Tenants:
             return found
 
     def entries(self) -> list[TenantEntry]:
-        """The tenants with a world now, with when each was last seen."""
+        """Every tenant that had a world, with when it was last seen and whether it expired since."""
         return self._space.entries()
 
     def reset_all(self) -> None:
@@ -126,20 +137,28 @@ class Tenants:
             self._world(entry.name).reset()
 
     def expire(self, name: str) -> None:
-        """Forget the tenant's world: its next request starts from the startup seed."""
+        """Send the tenant's world back to the startup seed now, as idle expiry does."""
         self._world(name).reset()
-        self._space.forget(name)
-        with self._lock:
-            self._noted.pop(name, None)
-            self._worlds.pop(name, None)
+        self._space.mark_expired(name)
+        self._noted.pop(name, None)
 
     def expire_idle(self, now: float | None = None) -> list[str]:
-        """Expire every tenant unseen for the idle limit; their names."""
+        """Expire every tenant unseen for the idle limit; their names.
+
+        The register says which tenants look idle; each one's reset then
+        happens only if its journal holds no request from the limit on, in
+        the same transaction (a replica may have served it meanwhile)."""
         idle = self.root.settings.tenant_idle_seconds
         if not idle:
             return []
         now = self._clock() if now is None else now
-        expired = [entry.name for entry in self._space.entries() if now - entry.last_seen > idle]
-        for name in expired:
-            self.expire(name)
+        cutoff = now - idle
+        expired = []
+        for entry in self._space.entries():
+            if entry.expired or entry.last_seen >= cutoff:
+                continue
+            if self._world(entry.name).reset_if_unused_since(journal_time(cutoff)):
+                self._space.mark_expired(entry.name, unseen_since=cutoff)
+                self._noted.pop(entry.name, None)
+                expired.append(entry.name)
         return expired

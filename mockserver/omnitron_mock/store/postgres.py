@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,7 @@ from omnitron_mock.records import ItemRecord, OrderRecord
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ORDER_SORTS,
+    OrderLimitExceeded,
     OrderQuery,
     Row,
     SeedData,
@@ -521,17 +523,32 @@ class PostgresStore:
 
     def reset(self) -> None:
         with self._write() as connection:
-            stored = self._meta(connection, "startup_seed")
-            self._restore(connection, _seed_from_json(stored) if stored else SeedData())
+            self._reset(connection)
+
+    def reset_unless_used_since(self, since: str) -> bool:
+        with self._write() as connection:
+            newest = connection.execute("SELECT data FROM journal ORDER BY id DESC LIMIT 1").fetchone()
+            if newest is not None and json.loads(newest[0])["time"] >= since:
+                return False
+            self._reset(connection)
+            return True
+
+    def _reset(self, connection: psycopg.Connection[Any]) -> None:
+        stored = self._meta(connection, "startup_seed")
+        self._restore(connection, _seed_from_json(stored) if stored else SeedData())
 
     def _restore(self, connection: psycopg.Connection[Any], seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
         self._empty_journal(connection)
         self._set_meta(connection, "faults", dumps(seed.faults))
 
-    def load(self, seed: SeedData, replace: bool) -> None:
+    def load(self, seed: SeedData, replace: bool, order_limit: int | None = None) -> None:
         with self._write() as connection:
             self._load(connection, seed, replace)
+            if order_limit is not None:
+                [held] = cast(tuple[int], connection.execute("SELECT COUNT(*) FROM orders").fetchone())
+                if held > order_limit:
+                    raise OrderLimitExceeded(held, order_limit)
 
     def _load(self, connection: psycopg.Connection[Any], seed: SeedData, replace: bool) -> None:
         if replace:
@@ -715,7 +732,8 @@ class PostgresStore:
 # The register of tenants, in the connection's default schema beside the root world's tables.
 _TENANTS_TABLE = """
 CREATE TABLE IF NOT EXISTS tenants (
-    name TEXT PRIMARY KEY, schema_name TEXT NOT NULL, last_seen DOUBLE PRECISION NOT NULL)
+    name TEXT PRIMARY KEY, schema_name TEXT NOT NULL, last_seen DOUBLE PRECISION NOT NULL,
+    expired BOOLEAN NOT NULL DEFAULT FALSE)
 """
 
 
@@ -756,15 +774,19 @@ class PostgresTenantSpace:
         with self._root._pool().connection() as connection:
             connection.execute(
                 "INSERT INTO tenants (name, schema_name, last_seen) VALUES (%s, %s, %s) ON CONFLICT (name)"
-                " DO UPDATE SET last_seen = GREATEST(tenants.last_seen, excluded.last_seen)",
+                " DO UPDATE SET last_seen = GREATEST(tenants.last_seen, excluded.last_seen), expired = FALSE",
                 (_text_key(name), tenant_schema(name), when),
             )
 
     def entries(self) -> list[TenantEntry]:
         with self._root._pool().connection() as connection:
-            rows = connection.execute("SELECT name, last_seen FROM tenants").fetchall()
-        return sorted((TenantEntry(json.loads(name), last_seen) for name, last_seen in rows), key=lambda e: e.name)
+            rows = connection.execute("SELECT name, last_seen, expired FROM tenants").fetchall()
+        entries = (TenantEntry(json.loads(name), last_seen, expired) for name, last_seen, expired in rows)
+        return sorted(entries, key=lambda entry: entry.name)
 
-    def forget(self, name: str) -> None:
+    def mark_expired(self, name: str, unseen_since: float | None = None) -> None:
         with self._root._pool().connection() as connection:
-            connection.execute("DELETE FROM tenants WHERE name = %s", (_text_key(name),))
+            connection.execute(
+                "UPDATE tenants SET expired = TRUE WHERE name = %s AND last_seen < %s",
+                (_text_key(name), math.inf if unseen_since is None else unseen_since),
+            )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 import threading
 from pathlib import Path
@@ -41,7 +42,10 @@ class SQLiteTenantSpace:
         self._stores: dict[str, SQLiteStore] = {}
         register = self._register()
         try:
-            register.execute("CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, last_seen REAL NOT NULL)")
+            register.execute(
+                "CREATE TABLE IF NOT EXISTS tenants"
+                " (name TEXT PRIMARY KEY, last_seen REAL NOT NULL, expired INTEGER NOT NULL DEFAULT 0)"
+            )
         finally:
             register.close()
 
@@ -66,7 +70,7 @@ class SQLiteTenantSpace:
             with connection:
                 connection.execute(
                     "INSERT INTO tenants (name, last_seen) VALUES (?, ?) ON CONFLICT (name)"
-                    " DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)",
+                    " DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen), expired = 0",
                     (dumps(name), when),
                 )
         finally:
@@ -75,15 +79,19 @@ class SQLiteTenantSpace:
     def entries(self) -> list[TenantEntry]:
         connection = self._register()
         try:
-            rows = connection.execute("SELECT name, last_seen FROM tenants").fetchall()
+            rows = connection.execute("SELECT name, last_seen, expired FROM tenants").fetchall()
         finally:
             connection.close()
-        return sorted((TenantEntry(json.loads(name), last_seen) for name, last_seen in rows), key=lambda e: e.name)
+        entries = (TenantEntry(json.loads(name), last_seen, bool(expired)) for name, last_seen, expired in rows)
+        return sorted(entries, key=lambda entry: entry.name)
 
-    def forget(self, name: str) -> None:
+    def mark_expired(self, name: str, unseen_since: float | None = None) -> None:
         connection = self._register()
         try:
             with connection:
-                connection.execute("DELETE FROM tenants WHERE name = ?", (dumps(name),))
+                connection.execute(
+                    "UPDATE tenants SET expired = 1 WHERE name = ? AND last_seen < ?",
+                    (dumps(name), math.inf if unseen_since is None else unseen_since),
+                )
         finally:
             connection.close()

@@ -18,10 +18,12 @@ from omnitron_mock.store.memory import MemoryStore
 
 @dataclass(frozen=True)
 class TenantEntry:
-    """A tenant in the register: its name and when a request last named it (Unix time)."""
+    """A tenant in the register: its name, when a request last named it (Unix
+    time), and whether its world expired since (back to the startup seed)."""
 
     name: str
     last_seen: float
+    expired: bool = False
 
 
 class TenantSpace(Protocol):
@@ -33,15 +35,16 @@ class TenantSpace(Protocol):
         ...
 
     def seen(self, name: str, when: float) -> None:
-        """Register the tenant, or move its last-seen time on to ``when``."""
+        """Register the tenant, or move its last-seen time on to ``when``; not expired."""
         ...
 
     def entries(self) -> list[TenantEntry]:
-        """Every registered tenant, by name."""
+        """Every tenant ever registered (expired ones too), by name."""
         ...
 
-    def forget(self, name: str) -> None:
-        """Take the tenant off the register (its store has been reset)."""
+    def mark_expired(self, name: str, unseen_since: float | None = None) -> None:
+        """Note that the tenant's world went back to the startup seed; with
+        ``unseen_since``, only if it was not seen at or after that time."""
         ...
 
 
@@ -54,6 +57,7 @@ class MemoryTenantSpace:
         self._lock = threading.Lock()
         self._stores: dict[str, MemoryStore] = {}
         self._last_seen: dict[str, float] = {}
+        self._expired: set[str] = set()
 
     def open(self, name: str) -> Store:
         with self._lock:
@@ -65,13 +69,14 @@ class MemoryTenantSpace:
     def seen(self, name: str, when: float) -> None:
         with self._lock:
             self._last_seen[name] = max(when, self._last_seen.get(name, when))
+            self._expired.discard(name)
 
     def entries(self) -> list[TenantEntry]:
         with self._lock:
-            return [TenantEntry(name, when) for name, when in sorted(self._last_seen.items())]
+            return [TenantEntry(name, when, name in self._expired) for name, when in sorted(self._last_seen.items())]
 
-    def forget(self, name: str) -> None:
+    def mark_expired(self, name: str, unseen_since: float | None = None) -> None:
         with self._lock:
-            self._last_seen.pop(name, None)
-            # Memory is the one store whose world can go with its entry.
-            self._stores.pop(name, None)
+            last_seen = self._last_seen.get(name)
+            if last_seen is not None and (unseen_since is None or last_seen < unseen_since):
+                self._expired.add(name)
