@@ -13,11 +13,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.helpers import BULK_PATH, FIGURES, serving_command
+from tests.helpers import BULK_PATH, FIGURES
 from tests.postgres import PostgresServer
+from tests.replicas import running_replicas
 
 TENANTS = 20
 REPLICAS = 3
@@ -78,10 +77,9 @@ def replicas(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[list[s
     database = postgres_server.create_database("tenant_replicas")
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps(_seed()))
-    command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--db", database]
-    command += ["--tenant-per-user", "--seed", str(seed), "--admin-token", ADMIN["X-Mock-Admin-Token"]]
-    with ExitStack() as stack:
-        yield [stack.enter_context(serving_command(command))[0] for _ in range(REPLICAS)]
+    options = ["--tenant-per-user", "--seed", str(seed), "--admin-token", ADMIN["X-Mock-Admin-Token"]]
+    with running_replicas(database, REPLICAS, *options) as running:
+        yield [replica.url for replica in running]
 
 
 def _tenant_load(tenant: int, urls: list[str]) -> TenantRun:
