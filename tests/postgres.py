@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,9 +28,8 @@ SUPERUSER = "omnitron"
 DATABASE = "omnitron_mock"
 # The system user a root run starts the server as.
 SYSTEM_USER = "postgres"
-# How long a start may take, and how often readiness is asked meanwhile.
+# How long a start may take.
 READY_WITHIN_SECONDS = 60.0
-POLL_SECONDS = 0.05
 # A port another process took between our probe and the server's bind: try another.
 START_ATTEMPTS = 5
 
@@ -119,18 +117,23 @@ def _server_user() -> str | None:
     return SYSTEM_USER
 
 
-def _wait_until_ready(server: PostgresServer) -> bool:
-    """Whether the server answers before the deadline; False as soon as it has died."""
-    deadline = time.monotonic() + READY_WITHIN_SECONDS
-    while time.monotonic() < deadline:
-        ready = server.run("pg_isready", "-h", "127.0.0.1", "-p", str(server.port), "-U", SUPERUSER, check=False)
-        if ready.returncode == 0:
-            return True
-        # pg_ctl status: 3 when no server runs (it failed to start, say on a taken port).
-        if server.run("pg_ctl", "status", "-D", str(server.data_dir), check=False).returncode == 3:
-            return False
-        time.sleep(POLL_SECONDS)  # a poll interval, bounded by the deadline
-    raise TimeoutError(f"PostgreSQL on port {server.port} did not answer within {READY_WITHIN_SECONDS} s")
+def _start(server: PostgresServer, options: str, log: Path) -> bool:
+    """Whether the server started and accepts connections on ``server.port``;
+    False when it stopped first (say, another process took the port).
+
+    ``pg_ctl start -w`` waits on the postmaster it started: until that one
+    accepts connections, or exits. Asking ``pg_ctl status`` after a ``-W``
+    start instead read "no server" before the new postmaster had written its
+    pid file, and the next attempt then met the first one's lock file."""
+    started = server.run(
+        "pg_ctl", "start", "-D", str(server.data_dir), "-l", str(log), "-o", options,
+        "-w", "-t", str(int(READY_WITHIN_SECONDS)), check=False,
+    )  # fmt: skip
+    if started.returncode != 0:
+        if server.run("pg_ctl", "status", "-D", str(server.data_dir), check=False).returncode != 3:
+            raise TimeoutError(f"PostgreSQL on port {server.port} did not answer within {READY_WITHIN_SECONDS} s")
+        return False
+    return True
 
 
 @contextmanager
@@ -152,8 +155,7 @@ def running_postgres() -> Iterator[PostgresServer]:
         for _attempt in range(START_ATTEMPTS):
             server.port = free_port()
             options = f"-p {server.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-            server.run("pg_ctl", "start", "-D", str(server.data_dir), "-l", str(log), "-W", "-o", options)
-            if _wait_until_ready(server):
+            if _start(server, options, log):
                 break
         else:
             raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")
