@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from tests.docs import Block
 from tests.helpers import BULK_PATH, FIGURES, in_ci, serving_command
 from tests.nginx import NginxUnavailable, RunningNginx, nginx_binary, running_nginx
 from tests.postgres import PostgresServer, running_postgres
+from tests.replicas import Replica, running_replicas, start_replicas, stop_replicas
 from tests.shared_deployment import (
     COMPOSE,
     FOLDER,
@@ -77,7 +78,7 @@ class Deployment:
 
     nginx: RunningNginx
     replicas: dict[str, str]  # compose service name -> URL of the process standing in for it
-    running: dict[str, ExitStack]  # compose service name -> what stops its process
+    running: dict[str, Replica]  # compose service name -> its process
 
     @property
     def public(self) -> dict[str, str]:
@@ -102,7 +103,7 @@ class Deployment:
 
     def stop(self, name: str) -> None:
         """Stop replica ``name`` (SIGTERM; it must exit 0)."""
-        self.running[name].close()
+        assert self.running[name].stop() == 0
 
 
 def _nginx_or_skip() -> None:
@@ -121,25 +122,26 @@ def running_deployment(postgres_server: PostgresServer) -> Iterator[Deployment]:
     _nginx_or_skip()
     compose = compose_file(VARIABLES)
     database = postgres_server.create_database(f"shared_deployment_{uuid.uuid4().hex[:12]}")
-    with ExitStack() as stack:
-        replicas: dict[str, str] = {}
-        running: dict[str, ExitStack] = {}
+    running: dict[str, Replica] = {}
+    try:
         for name in replica_names(compose):
             environment = {key: str(value) for key, value in compose["services"][name]["environment"].items()}
-            # The compose file's database is the postgres service; here it is the test server's.
-            environment["OMNITRON_MOCK_DB"] = database
-            command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0"]
-            command += ["--extra-shipping-company", _witness(name)]
-            running[name] = stack.enter_context(ExitStack())
-            url, _banner = running[name].enter_context(serving_command(command, {**os.environ, **environment}))
-            replicas[name] = url
+            # The compose file's database is the postgres service; here it is the test server's (--db).
+            del environment["OMNITRON_MOCK_DB"]
+            [running[name]] = start_replicas(database, 1, "--extra-shipping-company", _witness(name), env=environment)
+        replicas = {name: replica.url for name, replica in running.items()}
 
         def site(port: int) -> str:
             addresses = {name: urlsplit(url).netloc for name, url in replicas.items()}
             return render_nginx_conf(addresses, f"127.0.0.1:{port}", image_port(), balancer_port(compose))
 
-        nginx = stack.enter_context(running_nginx(site))
-        yield Deployment(nginx, replicas, running)
+        with running_nginx(site) as nginx:
+            yield Deployment(nginx, replicas, running)
+    except BaseException:
+        for replica in running.values():
+            replica.kill()
+        raise
+    stop_replicas(running.values())
 
 
 @pytest.fixture(scope="module")
@@ -420,34 +422,32 @@ def test_a_replica_carries_on_after_postgresql_restarts() -> None:
     """A restart of PostgreSQL breaks every pooled connection: the next request
     reconnects instead of failing, and nothing acknowledged before is lost."""
     auth = AUTH_DEV
-    with running_postgres() as server:
-        command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--db", server.url]
-        with serving_command(command) as (url, _banner):
-            for number in range(2):
-                bulk = requests.patch(url + BULK_PATH, json=_bulk(number), headers=auth, timeout=TIMEOUT)
-                assert bulk.status_code == 200, bulk.text
-            log = str(server.directory / "server.log")
-            restarted = server.run("pg_ctl", "restart", "-D", str(server.data_dir), "-m", "fast", "-w", "-l", log)
-            assert restarted.returncode == 0
-            for number in range(2, 4):
-                bulk = requests.patch(url + BULK_PATH, json=_bulk(number), headers=auth, timeout=TIMEOUT)
-                assert bulk.status_code == 200, bulk.text
-            journal = requests.get(url + "/_mock/requests?method=PATCH", timeout=TIMEOUT).json()
-            assert [entry["status"] for entry in journal["requests"]] == [200] * 4
+    with running_postgres() as server, running_replicas(server.url, 1) as [replica]:
+        url = replica.url
+        for number in range(2):
+            bulk = requests.patch(url + BULK_PATH, json=_bulk(number), headers=auth, timeout=TIMEOUT)
+            assert bulk.status_code == 200, bulk.text
+        log = str(server.directory / "server.log")
+        restarted = server.run("pg_ctl", "restart", "-D", str(server.data_dir), "-m", "fast", "-w", "-l", log)
+        assert restarted.returncode == 0
+        for number in range(2, 4):
+            bulk = requests.patch(url + BULK_PATH, json=_bulk(number), headers=auth, timeout=TIMEOUT)
+            assert bulk.status_code == 200, bulk.text
+        journal = requests.get(url + "/_mock/requests?method=PATCH", timeout=TIMEOUT).json()
+        assert [entry["status"] for entry in journal["requests"]] == [200] * 4
 
 
 @pytest.mark.slow
 def test_while_postgresql_is_down_requests_answer_500_and_health_200() -> None:
     """Waits out the pool's timeout (about a minute): of the slow tier."""
-    with running_postgres() as server:
-        command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--db", server.url]
-        with serving_command(command) as (url, _banner):
-            assert requests.get(url + "/api/i1/order_items/1/", headers=AUTH_DEV, timeout=TIMEOUT).status_code == 200
-            server.stop()
-            health = requests.get(url + "/_mock/health", timeout=TIMEOUT)
-            assert health.status_code == 200
-            bulk = requests.patch(url + BULK_PATH, json=_bulk(0), headers=AUTH_DEV, timeout=300)
-            assert (bulk.status_code, bulk.json()) == (500, {"detail": "A server error occurred."})
+    with running_postgres() as server, running_replicas(server.url, 1) as [replica]:
+        url = replica.url
+        assert requests.get(url + "/api/i1/order_items/1/", headers=AUTH_DEV, timeout=TIMEOUT).status_code == 200
+        server.stop()
+        health = requests.get(url + "/_mock/health", timeout=TIMEOUT)
+        assert health.status_code == 200
+        bulk = requests.patch(url + BULK_PATH, json=_bulk(0), headers=AUTH_DEV, timeout=300)
+        assert (bulk.status_code, bulk.json()) == (500, {"detail": "A server error occurred."})
 
 
 def _docker_compose() -> str:
