@@ -15,8 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,8 @@ SUPERUSER = "omnitron"
 DATABASE = "omnitron_mock"
 # The system user a root run starts the server as.
 SYSTEM_USER = "postgres"
-# How long a start may take, and how often readiness is asked meanwhile.
+# How long a start may take.
 READY_WITHIN_SECONDS = 60.0
-POLL_SECONDS = 0.05
 # A port another process took between our probe and the server's bind: try another.
 START_ATTEMPTS = 5
 
@@ -106,24 +104,36 @@ def _server_user() -> str | None:
     return SYSTEM_USER
 
 
-def _wait_until_ready(server: PostgresServer) -> bool:
-    """Whether the server answers before the deadline; False as soon as it has died."""
-    deadline = time.monotonic() + READY_WITHIN_SECONDS
-    while time.monotonic() < deadline:
-        ready = server.run("pg_isready", "-h", "127.0.0.1", "-p", str(server.port), "-U", SUPERUSER, check=False)
-        if ready.returncode == 0:
-            return True
-        # pg_ctl status: 3 when no server runs (it failed to start, say on a taken port).
-        if server.run("pg_ctl", "status", "-D", str(server.data_dir), check=False).returncode == 3:
-            return False
-        time.sleep(POLL_SECONDS)  # a poll interval, bounded by the deadline
+def _start(server: PostgresServer, log: Path, options: str) -> bool:
+    """Start the server; whether it runs. ``pg_ctl -w`` returns once the server
+    accepts connections or has exited (say, on a taken port: False). Polling
+    ``pg_ctl status`` instead reads "no server" in the moment before the new
+    server writes its pid file, and a second start then loses to the first."""
+    data = str(server.data_dir)
+    wait = ("-w", "-t", str(round(READY_WITHIN_SECONDS)))
+    if server.run("pg_ctl", "start", "-D", data, "-l", str(log), *wait, "-o", options, check=False).returncode == 0:
+        return True
+    # pg_ctl status: 3 when no server runs.
+    if server.run("pg_ctl", "status", "-D", data, check=False).returncode == 3:
+        return False
     raise TimeoutError(f"PostgreSQL on port {server.port} did not answer within {READY_WITHIN_SECONDS} s")
 
 
+# What the tests run with: no fsync, since nothing here outlives a crash. The
+# benchmarks override it (see ``settings`` below) to measure a durable server.
+TEST_SETTINGS = {"listen_addresses": "127.0.0.1", "fsync": "off"}
+
+
 @contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
+def running_postgres(settings: Mapping[str, str] | None = None) -> Iterator[PostgresServer]:
     """A fresh PostgreSQL server with an empty database :data:`DATABASE`;
-    stopped and its directory removed at the end."""
+    stopped and its directory removed at the end. ``settings``: server
+    settings (``name: value``) over :data:`TEST_SETTINGS`."""
+    chosen = {**TEST_SETTINGS, **(settings or {})}
+    for name, value in chosen.items():
+        # They travel in one pg_ctl -o string, split at white space.
+        if not name or not value or any(character.isspace() for character in name + value):
+            raise ValueError(f"a PostgreSQL setting without white space is needed, got {name!r} = {value!r}")
     bin_dir = postgres_bin()
     as_user = _server_user()
     directory = Path(tempfile.mkdtemp(prefix="omnitron-pg-"))
@@ -136,15 +146,16 @@ def running_postgres() -> Iterator[PostgresServer]:
             "initdb", "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-sync"
         )
         log = directory / "server.log"
-        for _attempt in range(START_ATTEMPTS):
-            server.port = free_port()
-            options = f"-p {server.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-            server.run("pg_ctl", "start", "-D", str(server.data_dir), "-l", str(log), "-W", "-o", options)
-            if _wait_until_ready(server):
-                break
-        else:
-            raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")
+        # Stopped whatever happens from the first start on: a server still
+        # starting at the deadline would outlive its removed directory.
         try:
+            for _attempt in range(START_ATTEMPTS):
+                server.port = free_port()
+                options = f"-p {server.port} -k {directory} " + " ".join(f"-c {k}={v}" for k, v in chosen.items())
+                if _start(server, log, options):
+                    break
+            else:
+                raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")
             server.create_database(DATABASE)
             yield server
         finally:
