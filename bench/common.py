@@ -21,13 +21,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 DOCUMENTED_REQUEST = json.loads((ROOT / "tests" / "data" / "documented-request.json").read_text())
 DEV_TOKEN = "8d5ad200b6286fd7fedadaced3c567b20cce1c4c"
 BULK_PATH = "/api/i1/order_items/bulk_status_update/"
+BULK_HEADERS = {"Authorization": f"Token {DEV_TOKEN}", "Content-Type": "application/json"}
 
 
 def machine() -> dict[str, Any]:
@@ -68,10 +69,11 @@ def wait_for(
 
 @contextmanager
 def process(
-    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None, log: IO[bytes] | None = None
 ) -> Iterator[subprocess.Popen]:
-    """A background process, stopped (SIGTERM, then SIGKILL) when the block ends."""
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    """A background process, stopped (SIGTERM, then SIGKILL) when the block ends;
+    its output goes to ``log`` (closed at the end), else to a temporary file."""
+    log = log or tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     child = subprocess.Popen(
         list(command),
         env={**os.environ, **(env or {})},
@@ -92,6 +94,44 @@ def process(
                 os.killpg(child.pid, signal.SIGKILL)
             child.wait(timeout=20)
         log.close()
+
+
+LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
+
+
+@contextmanager
+def serving(command: Sequence[str], env: dict[str, str] | None = None, deadline: float = 60.0) -> Iterator[str]:
+    """A ``serve --port 0`` process; yields its base URL (see :func:`serving_all`)."""
+    with serving_all([(command, env)], deadline) as [url]:
+        yield url
+
+
+@contextmanager
+def serving_all(
+    commands: Sequence[tuple[Sequence[str], dict[str, str] | None]], deadline: float = 60.0
+) -> Iterator[list[str]]:
+    """``serve --port 0`` processes, started together; yields their base URLs,
+    each read from its banner (the port the kernel gave it), once every bulk
+    endpoint answers. All are stopped when the block ends."""
+    with contextlib.ExitStack() as running:
+        folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="omnitron-serve-")))
+        started = time.perf_counter()
+        children = []
+        for index, (command, env) in enumerate(commands):
+            path = folder / f"server-{index}.log"
+            children.append((command, path, running.enter_context(process(command, env, log=path.open("wb")))))
+        urls = []
+        for command, path, child in children:
+            while (found := LISTENING.search(path.read_text(errors="replace"))) is None:
+                if child.poll() is not None or time.perf_counter() - started > deadline:
+                    output = path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{' '.join(command)}: no listening line (exit {child.poll()}):\n{output}")
+                time.sleep(0.01)
+            urls.append(found.group(1))
+        body = json.dumps(DOCUMENTED_REQUEST).encode()
+        for url in urls:
+            wait_for(url + BULK_PATH, deadline, "PATCH", body, BULK_HEADERS)
+        yield urls
 
 
 def _suppress() -> contextlib.suppress:
