@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -99,20 +100,21 @@ def process(
 LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
 
 
-@contextmanager
-def serving(command: Sequence[str], env: dict[str, str] | None = None, deadline: float = 60.0) -> Iterator[str]:
-    """A ``serve --port 0`` process; yields its base URL (see :func:`serving_all`)."""
-    with serving_all([(command, env)], deadline) as [url]:
-        yield url
+@dataclass
+class Served:
+    """A server process started by :func:`serving_all`: its base URL and process id."""
+
+    url: str
+    pid: int
 
 
 @contextmanager
 def serving_all(
     commands: Sequence[tuple[Sequence[str], dict[str, str] | None]], deadline: float = 60.0
-) -> Iterator[list[str]]:
-    """``serve --port 0`` processes, started together; yields their base URLs,
-    each read from its banner (the port the kernel gave it), once every bulk
-    endpoint answers. All are stopped when the block ends."""
+) -> Iterator[list[Served]]:
+    """``serve --port 0`` processes, started together; yields them with their
+    base URLs, each read from its banner (the port the kernel gave it), once
+    every bulk endpoint answers. All are stopped when the block ends."""
     with contextlib.ExitStack() as running:
         folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="omnitron-serve-")))
         started = time.perf_counter()
@@ -120,18 +122,18 @@ def serving_all(
         for index, (command, env) in enumerate(commands):
             path = folder / f"server-{index}.log"
             children.append((command, path, running.enter_context(process(command, env, log=path.open("wb")))))
-        urls = []
+        served = []
         for command, path, child in children:
             while (found := LISTENING.search(path.read_text(errors="replace"))) is None:
                 if child.poll() is not None or time.perf_counter() - started > deadline:
                     output = path.read_text(errors="replace")[-3000:]
                     raise RuntimeError(f"{' '.join(command)}: no listening line (exit {child.poll()}):\n{output}")
                 time.sleep(0.01)
-            urls.append(found.group(1))
+            served.append(Served(found.group(1), child.pid))
         body = json.dumps(DOCUMENTED_REQUEST).encode()
-        for url in urls:
-            wait_for(url + BULK_PATH, deadline, "PATCH", body, BULK_HEADERS)
-        yield urls
+        for server in served:
+            wait_for(server.url + BULK_PATH, deadline, "PATCH", body, BULK_HEADERS)
+        yield served
 
 
 def _suppress() -> contextlib.suppress:

@@ -2,13 +2,13 @@
 SQLite and memory, and from one emulator replica to two on one database.
 
     python bench/shared_store.py [--rounds 5] [--seconds 5] [--connections 16]
-        [--warm-up 1] [--client auto|wrk|python] [--max-requests N] [--baseline CHECKOUT]
-        [--pg-setting NAME=VALUE ...] [--json PATH]
+        [--threads 8] [--warm-up 1] [--client auto|wrk|python] [--max-requests N]
+        [--baseline CHECKOUT] [--pg-setting NAME=VALUE ...] [--json PATH]
 
 It starts its own PostgreSQL (Debian's ``postgresql``, ``initdb`` into a
 temporary folder, on a free port: tests/postgres.py's starter) and these
 ``omnitron-mock serve --port 0`` processes on 127.0.0.1, each one process of
-8 threads on the startup seed:
+``--threads`` threads (8, serve's default) on the startup seed:
 
 - ``memory``: no ``--db``;
 - ``sqlite``: ``--db`` a file in a temporary folder;
@@ -43,13 +43,15 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import cpu_use
 from bulk_load import LoadResult, run_load
-from common import median, save, serving_all, table
+from common import Served, median, save, serving_all, table
 
 from tests.postgres import running_postgres
 
@@ -63,8 +65,9 @@ BASELINE_2 = "baseline postgres, 2 replicas"
 PG_SETTINGS = {"fsync": "on", "synchronous_commit": "off"}
 
 
-def serve_command(db: str | None) -> list[str]:
+def serve_command(db: str | None, threads: int) -> list[str]:
     command = [sys.executable, "-m", "omnitron_mock", "serve", "--host", "127.0.0.1", "--port", "0"]
+    command += ["--threads", str(threads)]
     return command if db is None else [*command, "--db", db]
 
 
@@ -93,6 +96,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=8, help="each emulator process's threads (serve --threads)")
     parser.add_argument("--warm-up", type=float, default=1.0, help="seconds of load per row before the rounds")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--max-requests", type=int, default=200_000, help="a run's request cap (a safety bound)")
@@ -116,46 +120,66 @@ def main() -> None:
         print(f"{version} on port {server.port}, settings {settings}", flush=True)
         shared = server.create_database("shared")
         commands: list[tuple[list[str], dict[str, str] | None]] = [
-            (serve_command(None), None),
-            (serve_command(str(Path(work) / "bench.db")), None),
-            (serve_command(shared), None),
-            (serve_command(shared), None),
+            (serve_command(None, args.threads), None),
+            (serve_command(str(Path(work) / "bench.db"), args.threads), None),
+            (serve_command(shared, args.threads), None),
+            (serve_command(shared, args.threads), None),
         ]
         if args.baseline is not None:
             environment = checkout_env(args.baseline.resolve())
             before = server.create_database("baseline")
-            commands += [(serve_command(before), environment), (serve_command(before), environment)]
+            commands += [
+                (serve_command(before, args.threads), environment),
+                (serve_command(before, args.threads), environment),
+            ]
         memory, sqlite, replica_a, replica_b, *baseline = running.enter_context(serving_all(commands))
-        targets: dict[str, list[str]] = {
+        servers: dict[str, list[Served]] = {
             MEMORY: [memory],
             SQLITE: [sqlite],
             POSTGRES: [replica_a],
             POSTGRES_2: [replica_a, replica_b],
         }
         if baseline:
-            targets[BASELINE] = baseline[:1]
-            targets[BASELINE_2] = baseline
+            servers[BASELINE] = baseline[:1]
+            servers[BASELINE_2] = baseline
+        targets = {name: [served.url for served in row] for name, row in servers.items()}
+        postmaster = cpu_use.postmaster_pid(server.data_dir) if cpu_use.available() else None
 
         def load(name: str, seconds: float) -> LoadResult:
             return run_load(targets[name], seconds, args.connections, args.max_requests, args.client)
+
+        def measured_load(name: str) -> tuple[LoadResult, dict[str, float] | None]:
+            """A round's run, with the cores each part kept busy meanwhile (Linux)."""
+            pids = [served.pid for served in servers[name]]
+            before, started = (cpu_use.sample(pids, postmaster), time.perf_counter()) if postmaster else (None, 0.0)
+            found = load(name, args.seconds)
+            if before is None:
+                return found, None
+            return found, cpu_use.cores_busy(before, cpu_use.sample(pids, postmaster), time.perf_counter() - started)
 
         # Warm-up: connection pools filled, caches read, the journal started, on every row.
         if args.warm_up > 0:
             for name in targets:
                 load(name, args.warm_up)
         results: dict[str, list[LoadResult]] = {name: [] for name in targets}
+        busy: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         names = list(targets)
         for round_index in range(args.rounds):
             # Rotated each round: no row always runs right after the same other one.
             shift = round_index % len(names)
             for name in names[shift:] + names[:shift]:
-                found = load(name, args.seconds)
+                found, cores_busy = measured_load(name)
                 if found.failed or found.socket_errors:
                     raise RuntimeError(f"{name}: {found.failed} failed answers, {found.socket_errors} socket errors")
                 results[name].append(found)
+                if cores_busy is not None:
+                    busy[name].append(cores_busy)
             print(f"round {round_index + 1}: " + ", ".join(f"{n} {r[-1].rate:,.0f}/s" for n, r in results.items()))
 
     figures = summarise(results)
+    figures["cores_busy"] = {
+        name: {part: median([run[part] for run in runs]) for part in runs[0]} for name, runs in busy.items() if runs
+    }
     figures["cores"] = found_cores
     figures["postgres"] = {"version": version, "settings": settings, "port": port}
     figures["servers"] = targets
@@ -166,7 +190,7 @@ def main() -> None:
         "warm_up_seconds": args.warm_up,
         "client": results[MEMORY][0].client,
         "max_requests": args.max_requests,
-        "serve": "omnitron-mock serve, 1 process, 8 threads, startup seed",
+        "serve": f"omnitron-mock serve, 1 process, {args.threads} threads, startup seed",
         "baseline": str(args.baseline) if args.baseline else None,
     }
     report(figures)
@@ -215,6 +239,15 @@ def report(figures: dict[str, Any]) -> None:
             ],
         )
     )
+    if figures["cores_busy"]:
+        parts = ["emulator", "postgres", "load_generator", "other"]
+        print(f"\ncores kept busy, median of the rounds (of {figures['cores']['usable_by_this_process']}):")
+        print(
+            table(
+                ["server", *(part.replace("_", " ") for part in parts)],
+                [[name, *(row[part] for part in parts)] for name, row in figures["cores_busy"].items()],
+            )
+        )
     print("\nmedian of the rounds' ratios:")
     for name, value in ratios.items():
         print(f"  {name.replace('_', ' ')}: {value:.2f}x")

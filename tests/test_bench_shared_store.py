@@ -86,6 +86,11 @@ def test_shared_store_bench_measures_every_row_and_stops_everything(
     assert figures["cores"]["usable_by_this_process"] == cores
     assert f"cores: {cores}" in result.stdout
     assert figures["postgres"]["settings"]["fsync"] == "on"
+    # Where the CPU went, per row: the emulator and (on PostgreSQL rows) the database worked.
+    assert set(figures["cores_busy"]) == set(expected)
+    assert figures["cores_busy"]["memory"]["emulator"] > 0
+    assert figures["cores_busy"]["postgres, 2 replicas"]["postgres"] > 0
+    assert all(value >= 0 for row in figures["cores_busy"].values() for value in row.values())
 
     # Nothing left running: PostgreSQL and every emulator refuse connections.
     assert refuses_connections(figures["postgres"]["port"])
