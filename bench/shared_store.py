@@ -176,10 +176,7 @@ def main() -> None:
                     busy[name].append(cores_busy)
             print(f"round {round_index + 1}: " + ", ".join(f"{n} {r[-1].rate:,.0f}/s" for n, r in results.items()))
 
-    figures = summarise(results)
-    figures["cores_busy"] = {
-        name: {part: median([run[part] for run in runs]) for part in runs[0]} for name, runs in busy.items() if runs
-    }
+    figures = {**summarise(results), **summarise_cpu(results, busy)}
     figures["cores"] = found_cores
     figures["postgres"] = {"version": version, "settings": settings, "port": port}
     figures["servers"] = targets
@@ -227,6 +224,22 @@ def summarise(results: dict[str, list[LoadResult]]) -> dict[str, Any]:
     return {"rows": rows, "ratios": ratios, "rounds": {n: [r.as_dict() for r in runs] for n, runs in results.items()}}
 
 
+def summarise_cpu(results: dict[str, list[LoadResult]], busy: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """Cores each part kept busy (median of the rounds) and, from them, the
+    CPU milliseconds one bulk cost the emulator and PostgreSQL (each round's
+    cores over its rate, median of the rounds)."""
+    cores_busy, cpu_ms = {}, {}
+    for name, runs in busy.items():
+        if not runs:
+            continue
+        cores_busy[name] = {part: median([run[part] for run in runs]) for part in runs[0]}
+        cpu_ms[name] = {
+            part: median([run[part] / found.rate * 1000 for run, found in zip(runs, results[name], strict=True)])
+            for part in ("emulator", "postgres")
+        }
+    return {"cores_busy": cores_busy, "cpu_ms_per_bulk": cpu_ms}
+
+
 def report(figures: dict[str, Any]) -> None:
     rows, ratios = figures["rows"], figures["ratios"]
     print()
@@ -241,11 +254,14 @@ def report(figures: dict[str, Any]) -> None:
     )
     if figures["cores_busy"]:
         parts = ["emulator", "postgres", "load_generator", "other"]
-        print(f"\ncores kept busy, median of the rounds (of {figures['cores']['usable_by_this_process']}):")
+        print(f"\ncores kept busy (of {figures['cores']['usable_by_this_process']}), and CPU ms per bulk:")
         print(
             table(
-                ["server", *(part.replace("_", " ") for part in parts)],
-                [[name, *(row[part] for part in parts)] for name, row in figures["cores_busy"].items()],
+                ["server", *(part.replace("_", " ") for part in parts), "emulator ms/bulk", "postgres ms/bulk"],
+                [
+                    [name, *(row[part] for part in parts), *figures["cpu_ms_per_bulk"][name].values()]
+                    for name, row in figures["cores_busy"].items()
+                ],
             )
         )
     print("\nmedian of the rounds' ratios:")
