@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from jsonschema import Draft202012Validator
 from omnitron_mock import DEV_TOKEN, Settings, contracts, create_app
 
@@ -60,10 +61,10 @@ def name_of(path: Path) -> str:
     return path.relative_to(EXAMPLES).as_posix()
 
 
-def send(example: dict[str, Any], settings: Settings) -> Answer:
-    """Send the example's body, as JSON with the dev token, to a new emulator
-    started with ``settings`` (the default seed), and read its journal."""
-    client = create_app(settings).test_client()
+def send(example: dict[str, Any], application: Flask) -> Answer:
+    """Send the example's body, as JSON with the dev token, to ``application``
+    (a new emulator, with the default seed), and read its journal."""
+    client = application.test_client()
     response = client.open(
         example["path"],
         method=example["method"],
@@ -83,7 +84,7 @@ def schema_verdict(example: dict[str, Any]) -> bool:
 
 def recorded(example: dict[str, Any]) -> dict[str, Any]:
     """The example with its verdicts and its answer as a fresh in-memory emulator gives them."""
-    answer = send(example, Settings())
+    answer = send(example, create_app(Settings()))
     inputs = {name: example[name] for name in FIELDS[:5]}
     return {
         **inputs,

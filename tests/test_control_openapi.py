@@ -194,8 +194,9 @@ def test_security_schemes_name_the_admin_header_and_cookie() -> None:
     schemes = document["components"]["securitySchemes"]
     assert (schemes["AdminToken"]["in"], schemes["AdminToken"]["name"]) == ("header", ADMIN_HEADER)
     assert (schemes["AdminCookie"]["in"], schemes["AdminCookie"]["name"]) == ("cookie", ADMIN_COOKIE)
-    # Optional as a whole: without an admin token configured, no call needs one.
-    assert document["security"] == [{"AdminToken": []}, {"AdminCookie": []}, {}]
+    assert (schemes["UserToken"]["in"], schemes["UserToken"]["name"]) == ("header", "Authorization")
+    # Optional as a whole: without an admin token configured (and tenant mode), no call needs one.
+    assert document["security"] == [{"AdminToken": []}, {"AdminCookie": []}, {"UserToken": []}, {}]
 
 
 def test_documented_security_is_what_the_emulator_asks_for() -> None:

@@ -219,3 +219,21 @@ def test_every_serve_flag_is_in_the_configuration_table() -> None:
 @pytest.mark.parametrize("name", contracts.SCHEMA_NAMES)
 def test_every_schema_is_in_the_contracts_table(name: str) -> None:
     assert f"`{name}`" in docs.text("docs/contracts.md")
+
+
+@docs.examples(together=True)
+def test_tenant_seed_and_session_give_the_outputs_shown(examples: tuple[Block, ...]) -> None:
+    """The shared deployment page's tenant seed, served in tenant mode, and its curl session against it."""
+    [seed_block] = [block for block in examples if block.language == "json"]
+    [session] = [block for block in examples if block.language == "sh"]
+    seed = json.loads(seed_block.text)
+    assert contracts.validate("seed", seed) == []
+    steps = _steps(session.text)
+    assert len(steps) >= 4
+    settings = Settings(tenant_per_user=True, admin_token="admin-secret")
+    with HTTPServer(create_app(settings, seed=seed), port=0) as server:
+        for command, expected in steps:
+            script = command.replace(DEFAULT_BASE, server.url)
+            result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.strip() == expected, command

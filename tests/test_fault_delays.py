@@ -159,7 +159,7 @@ def test_a_clear_between_planning_and_waiting_still_ends_the_delay(app: Any, mon
 
     def plan_then_clear(self: FaultStep, *args: Any) -> Any:
         planned = plan(self, *args)
-        self.state.clear_faults()
+        args[0].clear_faults()  # the call's world
         return planned
 
     monkeypatch.setattr(FaultStep, "plan", plan_then_clear)

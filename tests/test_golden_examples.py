@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,9 @@ def test_there_are_examples() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=IDS)
-def test_a_fresh_emulator_answers_exactly_as_recorded(path: Path, store_kind: str, tmp_path: Path) -> None:
+def test_a_fresh_emulator_answers_exactly_as_recorded(path: Path, fresh_app: Callable[[Settings], Any]) -> None:
     example = golden.read(path)
-    settings = Settings(db=str(tmp_path / "emulator.db")) if store_kind == "sqlite" else Settings()
-    answer = golden.send(example, settings)
+    answer = golden.send(example, fresh_app(Settings()))
     assert {"status": answer.status, "body": answer.body} == example["response"]
     assert answer.verdict["contract"] == example["contract"]
     assert answer.verdict["unknown_fields"] == example["unknown_fields"]

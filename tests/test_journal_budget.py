@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import random
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -27,11 +28,10 @@ AUTH = {"Authorization": f"Token {DEV_TOKEN}"}
 JSON = "application/json"
 
 
-def small_journal_app(store_kind: str, tmp_path: Path, **limits: int) -> Any:
-    settings = replace(Settings(), **limits)
-    if store_kind == "sqlite":
-        settings = replace(settings, db=str(tmp_path / "budget.db"))
-    return create_app(settings)
+@pytest.fixture
+def small_journal_app(fresh_app: Callable[[Settings], Any]) -> Callable[..., Any]:
+    """``small_journal_app(**limits)``: a new app with these journal limits, on each store."""
+    return lambda **limits: fresh_app(replace(Settings(), **limits))
 
 
 def padded_bulk(padding: int, **extra: Any) -> bytes:
@@ -39,8 +39,8 @@ def padded_bulk(padding: int, **extra: Any) -> bytes:
     return json.dumps({"orderitem_set": [{"id": 1, "status": "450", **extra}]}, indent=padding).encode()
 
 
-def test_long_bodies_are_cut_with_their_length_and_judged_whole(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path, journal_body_bytes=1000).test_client()
+def test_long_bodies_are_cut_with_their_length_and_judged_whole(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app(journal_body_bytes=1000).test_client()
     body = b'{"orderitem_set": [{"id": 1, "status": "450"}], ' + b'"padding": "' + b"x" * 3000 + b'", "tracking_no": 1}'
     response = client.patch(BULK, data=body, headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 200
@@ -53,8 +53,8 @@ def test_long_bodies_are_cut_with_their_length_and_judged_whole(store_kind: str,
     assert f"keeps the first 1000 of its {len(body)} bytes" in page
 
 
-def test_long_responses_are_cut_too(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path, journal_body_bytes=500).test_client()
+def test_long_responses_are_cut_too(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app(journal_body_bytes=500).test_client()
     response = client.get("/api/i1/order_items/?limit=50", headers=AUTH)
     assert response.status_code == 200
     [entry] = client.get("/_mock/requests").get_json()["requests"]
@@ -63,16 +63,16 @@ def test_long_responses_are_cut_too(store_kind: str, tmp_path: Path) -> None:
     assert entry["response"] == response.get_data()[:500].decode("utf-8", "ignore")
 
 
-def test_short_bodies_are_kept_whole(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path).test_client()
+def test_short_bodies_are_kept_whole(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app().test_client()
     client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "450"}]}, headers=AUTH)
     [entry] = client.get("/_mock/requests").get_json()["requests"]
     assert (entry["body_truncated"], entry["response_truncated"]) == (False, False)
     assert "body_length" not in entry
 
 
-def test_the_oldest_entries_go_when_the_byte_budget_is_reached(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path, journal_body_bytes=4000, journal_bytes=60_000).test_client()
+def test_the_oldest_entries_go_when_the_byte_budget_is_reached(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app(journal_body_bytes=4000, journal_bytes=60_000).test_client()
     for _ in range(100):
         response = client.patch(BULK, data=padded_bulk(200), headers={**AUTH, "Content-Type": "application/json"})
         assert response.status_code == 200
@@ -117,10 +117,8 @@ def many_unknown_fields(seed: int, count: int = 100, name_length: int = 300) -> 
     return json.dumps(document).encode()
 
 
-def test_the_verdict_of_a_cut_body_counts_in_the_budget(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(
-        store_kind, tmp_path, journal_body_bytes=1000, journal_bytes=100_000, journal_limit=1000
-    ).test_client()
+def test_the_verdict_of_a_cut_body_counts_in_the_budget(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app(journal_body_bytes=1000, journal_bytes=100_000, journal_limit=1000).test_client()
     for seed in range(20):
         response = client.patch(BULK, data=many_unknown_fields(seed), headers={**AUTH, "Content-Type": JSON})
         assert response.status_code == 200
@@ -131,10 +129,8 @@ def test_the_verdict_of_a_cut_body_counts_in_the_budget(store_kind: str, tmp_pat
     assert entries[-1]["id"] == 20
 
 
-def test_the_budget_counts_bytes_not_characters(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(
-        store_kind, tmp_path, journal_body_bytes=4000, journal_bytes=60_000, journal_limit=1000
-    ).test_client()
+def test_the_budget_counts_bytes_not_characters(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app(journal_body_bytes=4000, journal_bytes=60_000, journal_limit=1000).test_client()
     # Three bytes a character: 1,200 characters are 3,600 bytes.
     body = json.dumps({"orderitem_set": [{"id": 1, "status": "450"}], "note": "発" * 1200}, ensure_ascii=False)
     for _ in range(100):
@@ -148,9 +144,9 @@ def test_the_budget_counts_bytes_not_characters(store_kind: str, tmp_path: Path)
     assert entries[-1]["id"] == 100
 
 
-def test_the_verdict_cache_is_bounded_in_bytes(store_kind: str, tmp_path: Path, monkeypatch: Any) -> None:
+def test_the_verdict_cache_is_bounded_in_bytes(small_journal_app: Callable[..., Any], monkeypatch: Any) -> None:
     monkeypatch.setattr(journal, "_MAX_VERDICT_BYTES", 200_000)
-    client = small_journal_app(store_kind, tmp_path).test_client()
+    client = small_journal_app().test_client()
     journal.clear_verdicts()
     for seed in range(20):
         response = client.patch(BULK, data=many_unknown_fields(seed), headers={**AUTH, "Content-Type": JSON})
@@ -163,8 +159,8 @@ def test_the_verdict_cache_is_bounded_in_bytes(store_kind: str, tmp_path: Path, 
     assert 1 <= count < 20
 
 
-def test_clearing_the_journal_empties_the_verdict_cache(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path).test_client()
+def test_clearing_the_journal_empties_the_verdict_cache(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app().test_client()
     client.patch(BULK, json={"orderitem_set": [{"id": 1, "status": "450", "tracking_no": "1"}]}, headers=AUTH)
     [entry] = client.get("/_mock/requests").get_json()["requests"]
     assert entry["verdict"]["unknown_fields"] == ["$.orderitem_set[0].tracking_no"]
@@ -175,8 +171,8 @@ def test_clearing_the_journal_empties_the_verdict_cache(store_kind: str, tmp_pat
 
 
 @pytest.mark.parametrize("cut", [False, True], ids=["whole-body", "cut-body"])
-def test_verdict_texts_quote_long_values_shortened(store_kind: str, tmp_path: Path, cut: bool) -> None:
-    client = small_journal_app(store_kind, tmp_path, journal_body_bytes=1000 if cut else 64 * 1024).test_client()
+def test_verdict_texts_quote_long_values_shortened(small_journal_app: Callable[..., Any], cut: bool) -> None:
+    client = small_journal_app(journal_body_bytes=1000 if cut else 64 * 1024).test_client()
     long_value = "T" * 20_000
     long_name = "n" * 20_000
     body = json.dumps({"orderitem_set": [{"id": 1, "tracking_number": long_value}], long_name: 1}).encode()
@@ -203,8 +199,8 @@ def utf8_size(headers: dict[str, str]) -> int:
     return sum(len(name.encode()) + len(value.encode()) for name, value in headers.items())
 
 
-def test_long_headers_are_cut_with_their_length(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path).test_client()
+def test_long_headers_are_cut_with_their_length(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app().test_client()
     token = "T" * 5000 + "LAST"
     headers = {"Authorization": f"Token {token}", **BIG_HEADERS}
     assert client.post("/api/i1/nothing/", data=b"{}", headers=headers).status_code in (401, 404)
@@ -224,8 +220,8 @@ def test_long_headers_are_cut_with_their_length(store_kind: str, tmp_path: Path)
     assert f"{entry['headers_length']} bytes were sent and {entry['headers_omitted']} header(s) left out" in page
 
 
-def test_a_long_header_name_is_cut_too(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path).test_client()
+def test_a_long_header_name_is_cut_too(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app().test_client()
     client.get("/api/i1/nothing/", headers={"X-" + "n" * 9000: "1", "X-Short": "kept"})
     [entry] = client.get("/_mock/requests").get_json()["requests"]
     [long_name] = [name for name in entry["headers"] if name.startswith("X-N")]
@@ -234,8 +230,8 @@ def test_a_long_header_name_is_cut_too(store_kind: str, tmp_path: Path) -> None:
     assert entry["headers_truncated"] is True and "headers_omitted" not in entry
 
 
-def test_usual_headers_are_kept_whole(store_kind: str, tmp_path: Path) -> None:
-    client = small_journal_app(store_kind, tmp_path).test_client()
+def test_usual_headers_are_kept_whole(small_journal_app: Callable[..., Any]) -> None:
+    client = small_journal_app().test_client()
     client.get("/api/i1/active_user/", headers={**AUTH, "X-Trace": "t" * 3000})
     [entry] = client.get("/_mock/requests").get_json()["requests"]
     assert entry["headers"]["X-Trace"] == "t" * 3000

@@ -3,6 +3,7 @@ container, a shared emulator) over the control API, with the same handle."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from omnitron_mock.seed import DEFAULT_SEED_DOCUMENT
 
 from tests.helpers import serving_command
 from tests.test_plugin import ERP_LOOP_TESTS
@@ -234,3 +236,50 @@ def test_the_api_prefix_given_as_the_url_gets_a_hint(pytester: pytest.Pytester, 
     result.stdout.fnmatch_lines(
         [f"*/api/i1/_mock/health answered 404*the emulator's URL is its root ({remote_url}), not the API prefix*"]
     )
+
+
+TENANT_SEED = {
+    "users": [
+        {"username": "team-a", "password": "pw-a", "token": "team-a-token"},
+        {"username": "team-b", "password": "pw-b", "token": "team-b-token"},
+    ],
+    "orders": DEFAULT_SEED_DOCUMENT["orders"],
+}
+
+
+def test_projects_of_two_teams_share_a_tenant_mode_emulator(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """On a shared emulator in tenant mode, each project's handle acts on its
+    user's tenant alone: resets, seeds, faults and journal reads."""
+    seed = tmp_path / "tenants.json"
+    seed.write_text(json.dumps(TENANT_SEED))
+    monkeypatch.delenv("OMNITRON_MOCK_ADMIN_TOKEN", raising=False)
+    command = [*CLI, "serve", "--port", "0", "--tenant-per-user", "--seed", str(seed), "--admin-token", ADMIN_TOKEN]
+    admin = {"X-Mock-Admin-Token": ADMIN_TOKEN}
+    with serving_command(command) as (url, _banner):
+        journals = {}
+        for team in ("team-a", "team-b"):
+            pytester.makeconftest(
+                f"""
+                import pytest
+                from omnitron_mock_pytest.handle import Credentials
+
+                @pytest.fixture(scope="session")
+                def omnitron_credentials():
+                    return Credentials("{team}", "pw-{team[-1]}", "{team}-token")
+                """
+            )
+            pytester.makepyfile(test_remote=USER_TESTS)
+            result = pytester.runpytest("--omnitron-mock-url", url, "-p", "no:cacheprovider")
+            result.assert_outcomes(passed=5, failed=1)
+            journals[team] = requests.get(f"{url}/_mock/requests?tenant={team}", headers=admin, timeout=10).json()
+        # Each tenant's journal holds its last test's call; team B's run (resets included) left team A's alone.
+        for journal in journals.values():
+            assert [entry["path"] for entry in journal["requests"]] == ["/api/i1/order_items/bulk_status_update/"]
+        assert (
+            requests.get(f"{url}/_mock/requests?tenant=team-a", headers=admin, timeout=10).json() == journals["team-a"]
+        )
+        assert journals["team-a"]["requests"][0]["time"] < journals["team-b"]["requests"][0]["time"]
+        root = requests.get(f"{url}/_mock/requests", headers=admin, timeout=10)
+        assert root.json()["requests"] == []

@@ -73,3 +73,31 @@ def test_users_seeded_or_reset_on_one_replica_authenticate_on_the_other(postgres
     assert second.post("/_mock/reset").status_code == 200
     assert bulk(first, "400", other).status_code == 401
     assert bulk(first, "400").status_code == 200
+
+
+def test_in_tenant_mode_each_tenant_cache_follows_its_own_changes(postgres_server: PostgresServer) -> None:
+    # Each tenant's tables live in a schema of its own: its cache asks that schema's generation.
+    url = postgres_server.create_database("cache_tenants")
+    seed = {
+        "users": [
+            {"username": "alice", "password": "pw-alice", "token": "tok-alice"},
+            {"username": "bob", "password": "pw-bob", "token": "tok-bob"},
+        ],
+        "orders": [{"id": 1, "items": [{"id": 1}]}],
+    }
+    settings = Settings(db=url, tenant_per_user=True, admin_token="admin-secret")
+    first, second = (create_app(settings, seed=seed).test_client() for _ in range(2))
+    alice, bob = {"Authorization": "Token tok-alice"}, {"Authorization": "Token tok-bob"}
+    # Both replicas have read both tenants' settings.
+    for client in (first, second):
+        for user in (alice, bob):
+            assert bulk(client, "400", user).status_code == 200
+    fault = {"kind": "status", "status": 503, "path": "*/bulk_status_update/"}
+    assert first.post("/_mock/faults", json=fault, headers=bob).status_code == 201
+    assert bulk(second, "400", bob).status_code == 503
+    assert bulk(second, "400", alice).status_code == 200
+    assert first.put("/_mock/strict", json={"strict": True}, headers=alice).status_code == 200
+    assert bulk(second, "450", alice).status_code == 200
+    assert bulk(second, "400", alice).status_code == 400  # back from 450: strict refuses it
+    assert first.delete("/_mock/faults", headers=bob).status_code == 204
+    assert bulk(second, "400", bob).status_code == 200  # and bob's world is not strict

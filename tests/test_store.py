@@ -16,7 +16,7 @@ from omnitron_mock.jsonio import dumps
 from omnitron_mock.records import ITEM_FIELDS, ORDER_FIELDS, ItemRecord, OrderRecord
 from omnitron_mock.seed import DEFAULT_SEED_DOCUMENT, build_seed
 from omnitron_mock.store import MemoryStore, SeedData, Store
-from omnitron_mock.store.base import ITEM_STATE_FIELDS, OrderQuery
+from omnitron_mock.store.base import ITEM_STATE_FIELDS, OrderLimitExceeded, OrderQuery
 from omnitron_mock.store.sqlite import SQLiteStore
 
 from tests.postgres import PostgresServer
@@ -240,6 +240,53 @@ def test_journal_numbers_entries_and_keeps_the_newest(store: Store) -> None:
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
     store.clear_requests()
     assert store.requests() == []
+
+
+def test_journal_count_is_what_a_read_returns(store: Store) -> None:
+    """Counted as entries come, go past the limit, roll back and are cleared."""
+    counts = [store.journal_count()]
+    for index in range(2):
+        store.append_request({"n": index})
+        counts.append(store.journal_count())
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.append_request({"n": "rolled back"})
+        raise RuntimeError
+    counts.append(store.journal_count())
+    for index in range(2, 5):
+        store.append_request({"n": index})
+        counts.append(store.journal_count())
+    assert counts == [0, 1, 2, 2, 3, 3, 3]
+    assert store.journal_count() == len(store.requests())
+    store.clear_requests()
+    store.append_request({"n": "after a clear"})
+    assert store.journal_count() == len(store.requests()) == 1
+
+
+def test_a_reset_unless_used_since_keeps_a_world_used_since(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.update_items([(1, {"status": "450"})])
+        tx.append_request({"time": "2026-01-01T00:00:05.000Z"})
+    assert store.reset_unless_used_since("2026-01-01T00:00:05.000Z") is False
+    assert store.get_item(1)["status"] == "450"
+    assert store.reset_unless_used_since("2026-01-01T00:00:05.001Z") is True
+    assert store.get_item(1)["status"] != "450"
+    assert store.requests() == []
+    # An empty journal says nothing was used: the reset goes ahead.
+    assert store.reset_unless_used_since("2000-01-01T00:00:00.000Z") is True
+
+
+def test_a_load_past_the_order_limit_loads_nothing(store: Store) -> None:
+    before = store.snapshot()
+    held = len(before["orders"])
+    extra = build_seed({"orders": [{"id": 90 + n, "items": [{"id": 900 + n}]} for n in range(3)]})
+    with pytest.raises(OrderLimitExceeded) as refused:
+        store.load(extra, False, order_limit=held + 2)
+    assert (refused.value.held, refused.value.limit) == (held + 3, held + 2)
+    assert store.snapshot() == before
+    # Orders it holds already count once; a replacing load counts its own alone.
+    store.load(build_seed({"orders": [{"id": before["orders"][0]["pk"]}]}), False, order_limit=held)
+    store.load(extra, True, order_limit=3)
+    assert len(store.snapshot()["orders"]) == 3
 
 
 def test_snapshot_nests_items_in_orders(store: Store) -> None:

@@ -538,6 +538,8 @@ export interface Seed {
     first_name?: string;
     last_name?: string;
     is_active?: boolean;
+    /** In tenant mode (--tenant-per-user), the tenant this user's requests belong to; users naming one tenant share its world. The user's own username when omitted. */
+    tenant?: string;
   }>;
   orders?: Array<{
     id: number;

@@ -10,13 +10,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from omnitron_mock.app import create_app, emulator_of
+    from omnitron_mock.app import create_app, emulator_of, tenants_of
     from omnitron_mock.config import DEV_PASSWORD, DEV_TOKEN, DEV_USERNAME, Settings
     from omnitron_mock.service import Emulator
 
 _EXPORTS = {
     "create_app": "omnitron_mock.app",
     "emulator_of": "omnitron_mock.app",
+    "tenants_of": "omnitron_mock.app",
     "Emulator": "omnitron_mock.service",
     "DEV_PASSWORD": "omnitron_mock.config",
     "DEV_TOKEN": "omnitron_mock.config",
@@ -24,7 +25,16 @@ _EXPORTS = {
     "Settings": "omnitron_mock.config",
 }
 
-__all__ = ["DEV_PASSWORD", "DEV_TOKEN", "DEV_USERNAME", "Emulator", "Settings", "create_app", "emulator_of"]
+__all__ = [
+    "DEV_PASSWORD",
+    "DEV_TOKEN",
+    "DEV_USERNAME",
+    "Emulator",
+    "Settings",
+    "create_app",
+    "emulator_of",
+    "tenants_of",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -12,8 +12,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from omnitron_mock import errors
+from omnitron_mock.access import EXTENSION_KEY, TENANTS_KEY
 from omnitron_mock.config import Settings, UserSpec, env_users, env_value
-from omnitron_mock.context import EXTENSION_KEY, emulator
+from omnitron_mock.context import emulator
 from omnitron_mock.contracts import CONTRACTS_VERSION, SCHEMA_NAMES, Contracts, bundled_openapi
 from omnitron_mock.control import blueprint as control_blueprint
 from omnitron_mock.errors import APIError
@@ -27,8 +28,9 @@ from omnitron_mock.seed import read_seed_file, startup_seed
 from omnitron_mock.service import Emulator
 from omnitron_mock.site_guard import INSPECTOR_HEADERS, cross_site_problem
 from omnitron_mock.store.base import SeedData, Store
-from omnitron_mock.store.choice import open_store
+from omnitron_mock.store.choice import open_store, open_tenant_space
 from omnitron_mock.store.memory import MemoryStore
+from omnitron_mock.tenants import Tenants
 
 
 def create_app(
@@ -67,9 +69,14 @@ def create_app(
     # A mode, not state: a database from an earlier run keeps its rows, but the
     # settings this server started with decide strictness until switched.
     state.set_strict(settings.strict)
+    # In tenant mode users decide the tenants, and every replica must read the same ones.
+    state.users_fixed = settings.tenant_per_user
+    tenants = Tenants(state, open_tenant_space(settings, store), initial) if settings.tenant_per_user else None
 
     app = Flask("omnitron_mock")
     app.extensions[EXTENSION_KEY] = state
+    if tenants is not None:
+        app.extensions[TENANTS_KEY] = tenants
     app.register_blueprint(control_blueprint)
     app.register_blueprint(inspector_blueprint)
     _add_contract_routes(app)
@@ -80,7 +87,7 @@ def create_app(
     app.register_error_handler(Exception, _unexpected_error)
     # The host check first; then the emulated API's pipeline, which hands
     # every other path (control API, inspector, contracts) to Flask.
-    app.wsgi_app = HostGuard(Pipeline(app.wsgi_app, state), settings.allowed_hosts)  # type: ignore[method-assign]
+    app.wsgi_app = HostGuard(Pipeline(app.wsgi_app, state, tenants), settings.allowed_hosts)  # type: ignore[method-assign]
     return app
 
 
@@ -89,6 +96,13 @@ def emulator_of(app: Flask) -> Emulator:
     strict mode, faults and the journal, from Python (what ``/_mock/``
     offers over HTTP)."""
     return app.extensions[EXTENSION_KEY]
+
+
+def tenants_of(app: Flask) -> Tenants | None:
+    """The tenants of an app started in tenant mode (``tenant_per_user``), else
+    None: ``tenants_of(app).world("team-a")`` is that tenant's
+    :class:`~omnitron_mock.service.Emulator`, as its token reaches it over HTTP."""
+    return app.extensions.get(TENANTS_KEY)
 
 
 def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:

@@ -37,3 +37,12 @@ def authenticate(header: str | None, store: Store) -> Row | None:
     if not user["is_active"]:
         raise errors.authentication_failed("User inactive or deleted.")
     return user
+
+
+def token_of(header: str | None) -> str | None:
+    """The key of a well-formed ``Authorization: Token KEY`` header, else None
+    (:func:`authenticate` words what is wrong with any other)."""
+    parts = (header or "").split()
+    if len(parts) == 2 and parts[0].lower() == "token":
+        return parts[1]
+    return None

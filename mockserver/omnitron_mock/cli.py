@@ -25,6 +25,7 @@ from omnitron_mock.config import (
     env_value,
     parse_positive_int,
     parse_statuses,
+    parse_whole_number,
 )
 from omnitron_mock.contracts import (
     SCHEMA_NAMES,
@@ -76,6 +77,13 @@ def _env_port(text: str) -> int:
         return _port(text)
     except argparse.ArgumentTypeError as problem:
         raise ValueError(f"{ENV_PREFIX}PORT: {problem}") from None
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return parse_whole_number(text, "value")
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
 
 
 def _positive(text: str) -> int:
@@ -171,6 +179,32 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a Host name to answer besides loopback names; repeatable, '.example.com' for a domain "
         f"(env {ENV_PREFIX}ALLOWED_HOSTS, comma-separated)",
     )
+    serve.add_argument(
+        "--tenant-per-user",
+        action="store_true",
+        default=None,
+        help=f"each user (or a seed's named tenant) gets a world of its own (env {ENV_PREFIX}TENANT_PER_USER)",
+    )
+    serve.add_argument(
+        "--tenant-max-orders",
+        type=_positive,
+        metavar="N",
+        help=f"orders one tenant may hold (env {ENV_PREFIX}TENANT_MAX_ORDERS, default 10000)",
+    )
+    serve.add_argument(
+        "--tenant-max-journal",
+        type=_positive,
+        metavar="N",
+        help=f"journal entries one tenant may hold before its API calls are refused "
+        f"(env {ENV_PREFIX}TENANT_MAX_JOURNAL, default 10000)",
+    )
+    serve.add_argument(
+        "--tenant-idle-seconds",
+        type=_whole_number,
+        metavar="SECONDS",
+        help=f"a tenant unseen this long goes back to the startup seed; 0 never "
+        f"(env {ENV_PREFIX}TENANT_IDLE_SECONDS, default 86400)",
+    )
     serve.add_argument("--max-items", type=_positive, help=f"bulk item limit (env {ENV_PREFIX}MAX_ITEMS, default 1000)")
     serve.add_argument(
         "--max-body-bytes", type=_positive, help=f"request body limit (env {ENV_PREFIX}MAX_BODY_BYTES, default 1048576)"
@@ -238,8 +272,11 @@ def _serve_settings(args: argparse.Namespace, host: str) -> Settings:
     changes: dict[str, Any] = {}
     if args.strict:
         changes["strict"] = True
-    if args.max_items is not None:
-        changes["max_items"] = args.max_items
+    if args.tenant_per_user:
+        changes["tenant_per_user"] = True
+    for name in ("tenant_max_orders", "tenant_max_journal", "tenant_idle_seconds", "max_items"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     if args.max_body_bytes is not None:
         changes["max_body_bytes"] = args.max_body_bytes
     if args.extra_status:
@@ -343,8 +380,16 @@ def _banner(url: str, app: Flask, settings: Settings, workers: int) -> str:
     ]
     if active := store.faults():
         lines.append(f"  faults active: {', '.join(fault['kind'] for fault in active)}")
+    if settings.tenant_per_user:
+        # Which tenants there are is the seed's to say: show them, for the teams to check.
+        from omnitron_mock.tenants import tenant_of
+
+        tenants = sorted({tenant_of(user) for user in store.users()})
+        lines.append(f"  tenant mode: {len(tenants)} tenant(s) ({', '.join(tenants)}); control calls need a token")
     if settings.admin_token is not None:
         lines.append("  control API protected by admin token")
+    elif settings.tenant_per_user:
+        lines.append("  no admin token: each tenant reaches only its own world, nobody all of them")
     else:
         lines.append(
             "  control API open: anyone who can reach this port can reset, reseed and read it (set --admin-token)"

@@ -52,10 +52,21 @@ class Settings:
     # The journal keeps each body up to this size and all entries within the total.
     journal_body_bytes: int = 64 * 1024
     journal_bytes: int = 64 * 1024 * 1024
+    # Tenant mode (docs/shared-deployment.md): each user's credentials name a world of its own.
+    tenant_per_user: bool = False
+    tenant_max_orders: int = 10_000
+    tenant_max_journal: int = 10_000
+    # A tenant unseen this long goes back to the startup seed; 0 keeps every tenant.
+    tenant_idle_seconds: int = 86_400
 
     def __post_init__(self) -> None:
         if self.admin_token is not None:
             check_admin_token(self.admin_token)
+        for name in ("tenant_max_orders", "tenant_max_journal"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.tenant_idle_seconds < 0:
+            raise ValueError(f"tenant_idle_seconds must be 0 or more, got {self.tenant_idle_seconds}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +78,8 @@ class Settings:
         values: dict[str, object] = {}
         if (strict := get("STRICT")) is not None:
             values["strict"] = parse_bool(strict, ENV_PREFIX + "STRICT")
+        if (tenants := get("TENANT_PER_USER")) is not None:
+            values["tenant_per_user"] = parse_bool(tenants, ENV_PREFIX + "TENANT_PER_USER")
         for key, name in (
             ("max_body_bytes", "MAX_BODY_BYTES"),
             ("max_items", "MAX_ITEMS"),
@@ -75,9 +88,13 @@ class Settings:
             ("max_control_body_bytes", "MAX_CONTROL_BODY_BYTES"),
             ("journal_body_bytes", "JOURNAL_BODY_BYTES"),
             ("journal_bytes", "JOURNAL_BYTES"),
+            ("tenant_max_orders", "TENANT_MAX_ORDERS"),
+            ("tenant_max_journal", "TENANT_MAX_JOURNAL"),
         ):
             if (raw := get(name)) is not None:
                 values[key] = parse_positive_int(raw, ENV_PREFIX + name)
+        if (raw := get("TENANT_IDLE_SECONDS")) is not None:
+            values["tenant_idle_seconds"] = parse_whole_number(raw, ENV_PREFIX + "TENANT_IDLE_SECONDS")
         if (raw := get("EXTRA_STATUSES")) is not None:
             values["extra_statuses"] = parse_statuses(raw)
         if (raw := get("EXTRA_SHIPPING_COMPANIES")) is not None:
@@ -132,6 +149,17 @@ def parse_bool(text: str, what: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{what}: expected a boolean (1/0, true/false), got {text!r}")
+
+
+def parse_whole_number(text: str, what: str) -> int:
+    """A number of 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{what}: expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{what}: must be 0 or more, got {value}")
+    return value
 
 
 def parse_positive_int(text: str, what: str) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
+from omnitron_mock.access import EXTENSION_KEY, caller
 from omnitron_mock.service import Emulator
 
-EXTENSION_KEY = "omnitron_mock"
+__all__ = ["EXTENSION_KEY", "emulator"]
 
 
 def emulator() -> Emulator:
-    return current_app.extensions[EXTENSION_KEY]
+    """The world this request acts on: the emulator's own, or in tenant mode
+    the one its caller's token names (see :mod:`omnitron_mock.access`)."""
+    return caller().world

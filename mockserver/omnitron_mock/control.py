@@ -8,13 +8,18 @@ operation, and words the answer or the error.
 
 from __future__ import annotations
 
-import hmac
+from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, Response, request
 
 from omnitron_mock import errors
+
+# ADMIN_COOKIE and ADMIN_HEADER are named here too, where the control API's callers look for them.
+from omnitron_mock.access import ADMIN_COOKIE as ADMIN_COOKIE
+from omnitron_mock.access import ADMIN_HEADER as ADMIN_HEADER
+from omnitron_mock.access import access_problem, caller, tenants
 from omnitron_mock.body import is_json_media_type, loads_strict
 from omnitron_mock.context import emulator
 from omnitron_mock.contracts import bundled_control_openapi
@@ -22,12 +27,9 @@ from omnitron_mock.errors import APIError
 from omnitron_mock.faults import FaultError
 from omnitron_mock.jsonio import json_response
 from omnitron_mock.seed import SeedError
+from omnitron_mock.service import QuotaExceeded, UsersFixed
 
 blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
-ADMIN_HEADER = "X-Mock-Admin-Token"
-
-
-ADMIN_COOKIE = "omnitron_mock_admin"
 # What any caller may read: health checks, and the API's description (which,
 # like /openapi.json, holds nothing the source tree does not).
 _OPEN_PATHS = frozenset({"/_mock/health", "/_mock/openapi.json"})
@@ -39,32 +41,13 @@ _MAX_ID_DIGITS = 19
 _BOOLEANS = {"true": True, "false": False}
 
 
-def admin_problem() -> APIError | None:
-    """Why this request may not use the control API, or None when it may.
-
-    With an admin token configured, the request carries it in the
-    ``X-Mock-Admin-Token`` header, or in the cookie the inspector page sets.
-    """
-    expected = emulator().settings.admin_token
-    if not expected:
-        return None
-    given = request.headers.get(ADMIN_HEADER) or request.cookies.get(ADMIN_COOKIE)
-    if given is None:
-        return APIError(401, {"detail": f"The control API needs the {ADMIN_HEADER} header."})
-    # Settings admit printable ASCII tokens only (what a header carries byte for
-    # byte); anything else a client sends, in a header or a cookie, is not it.
-    if not given.isascii() or not hmac.compare_digest(given.encode("ascii"), expected.encode("ascii")):
-        return APIError(403, {"detail": "Invalid admin token."})
-    return None
-
-
 @blueprint.before_request
-def require_admin_token() -> None:
-    """With an admin token configured, every control call but health and the
-    OpenAPI document must carry it."""
+def require_access() -> None:
+    """Every control call but health and the OpenAPI document passes the
+    access check (see :mod:`omnitron_mock.access`), which also picks the world it acts on."""
     if request.path in _OPEN_PATHS:
         return
-    problem = admin_problem()
+    problem = access_problem()
     if problem is not None:
         raise problem
 
@@ -131,8 +114,17 @@ def control_openapi() -> Response:
 @blueprint.post("/reset")
 def reset() -> Response:
     _raw_json_body()  # takes no body, but a form posted here is refused all the same
-    emulator().reset()
+    reset_caller_worlds()
     return json_response({"status": "reset"})
+
+
+def reset_caller_worlds() -> None:
+    """Reset what the caller acts on: its world, or for the admin in tenant mode every world."""
+    found = tenants()
+    if found is not None and caller().everything:
+        found.reset_all()
+    else:
+        emulator().reset()
 
 
 @blueprint.post("/seed")
@@ -145,7 +137,48 @@ def seed() -> Response:
     except SeedError as problem:
         found = [{"path": path, "message": message} for path, message in problem.errors]
         raise APIError(400, {"detail": "The seed does not match the seed contract.", "errors": found}) from None
+    except UsersFixed as problem:
+        raise APIError(400, {"detail": str(problem)}) from None
+    except QuotaExceeded as problem:
+        raise APIError(403, {"detail": str(problem)}) from None
     return json_response({"users": counts.users, "orders": counts.orders, "items": counts.items})
+
+
+@blueprint.get("/tenants")
+def list_tenants() -> Response:
+    """Tenant mode: every tenant the users name, with its users and, once it
+    has a world, when it was last seen (the admin's; a tenant sees itself)."""
+    found = tenants()
+    if found is None:
+        raise APIError(404, {"detail": "This emulator does not run in tenant mode (--tenant-per-user)."})
+    who = caller()
+    seen = {entry.name: entry.last_seen for entry in found.entries() if not entry.expired}
+    names = found.names() if who.admin else [who.world.tenant]
+    return json_response(
+        [
+            {"name": name, "users": found.users_of(name), "active": name in seen, "last_seen": _stamp(seen.get(name))}
+            for name in names
+            if name is not None
+        ]
+    )
+
+
+@blueprint.delete("/tenants/<path:name>")
+def expire_tenant(name: str) -> Response:
+    """Tenant mode, admin only: forget a tenant's world now, as idle expiry does."""
+    found = tenants()
+    if found is None:
+        raise APIError(404, {"detail": "This emulator does not run in tenant mode (--tenant-per-user)."})
+    if not caller().admin:
+        raise APIError(403, {"detail": "Only the admin token expires a tenant."})
+    if name not in found.names():
+        raise APIError(404, {"detail": f"No tenant is named {name!r}: GET /_mock/tenants lists them."})
+    found.expire(name)
+    return Response(status=204)
+
+
+def _stamp(when: float | None) -> str | None:
+    return None if when is None else datetime.fromtimestamp(when, UTC).isoformat()
 
 
 @blueprint.get("/state")

@@ -27,10 +27,7 @@ _HEADER_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 
 
 class FaultStep:
-    """Applies an emulator's faults to the calls of its emulated API."""
-
-    def __init__(self, state: Emulator) -> None:
-        self.state = state
+    """Applies the faults of a call's world to it."""
 
     def run(self, call: Call) -> Answer | None:
         """The answer a fault gives in the emulator's place, or None to serve
@@ -38,7 +35,8 @@ class FaultStep:
         :class:`ClientGaveUp` or :class:`ServerStopping` when a delay ends
         with nobody left to answer (the note says so)."""
         header = call.environ.get(_HEADER_KEY)
-        store = self.state.store
+        state = call.state
+        store = state.store
         if not header and not store.faults():
             return None
         method = call.environ.get("REQUEST_METHOD", "GET").upper()
@@ -47,7 +45,7 @@ class FaultStep:
         # planning and waiting still cuts the wait short.
         clears = store.fault_clears()
         try:
-            plan = self.plan(header, method, path)
+            plan = self.plan(state, header, method, path)
         except FaultError as problem:
             call.fault_note = "invalid fault header"
             body = dumps({"detail": f"Invalid {HEADER} header: {problem}"}).encode("utf-8")
@@ -67,13 +65,12 @@ class FaultStep:
                 raise
         return plan.answer
 
-    def plan(self, header: str | None, method: str, path: str) -> Plan:
-        """The header's faults first, then the active ones (their counters move)."""
-        contracts = self.state.contracts
-        plan = plan_request([parse_header(header, contracts)], method, path) if header else Plan()
-        if plan.answer is not None or not self.state.store.faults():
+    def plan(self, state: Emulator, header: str | None, method: str, path: str) -> Plan:
+        """The header's faults first, then the world's active ones (their counters move)."""
+        plan = plan_request([parse_header(header, state.contracts)], method, path) if header else Plan()
+        if plan.answer is not None or not state.store.faults():
             return plan
-        stored = self.state.store.update_faults(lambda faults: plan_request(faults, method, path))
+        stored = state.store.update_faults(lambda faults: plan_request(faults, method, path))
         return Plan(plan.delay_seconds + stored.delay_seconds, stored.answer, plan.applied + stored.applied)
 
     def _wait(self, call: Call, seconds: float, clears: int) -> bool:
@@ -92,11 +89,11 @@ class FaultStep:
         park = environ.get(PARK_HOOK)
         client_gone = environ.get(CLIENT_GONE_HOOK)
         stopping = environ.get(STOPPING_HOOK)
-        signal = self.state.faults_cleared_signal
+        signal = call.state.faults_cleared_signal
         with park() if park is not None else contextlib.nullcontext():
             deadline = time.monotonic() + seconds
             while (remaining := deadline - time.monotonic()) > 0:
-                if self.state.store.fault_clears() != clears:
+                if call.state.store.fault_clears() != clears:
                     return False
                 # Woken at once by a clear in this process; other processes' clears,
                 # a client that left and a server stopping are noticed at the next poll.

@@ -34,8 +34,9 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from omnitron_mock.access import ADMIN_COOKIE, TENANT_PARAMETER, access_problem, caller, tenants
 from omnitron_mock.context import emulator
-from omnitron_mock.control import ADMIN_COOKIE, admin_problem, package_version
+from omnitron_mock.control import package_version, reset_caller_worlds
 from omnitron_mock.endpoints import PREFIXES
 from omnitron_mock.errors import APIError
 from omnitron_mock.journal import HEADER_BYTES, HEADERS_BYTES
@@ -276,19 +277,34 @@ def _context() -> dict[str, Any]:
         "changed_orders": changed_orders,
         "faults": state.faults(),
         "strict": state.strict,
-        "guarded": bool(state.settings.admin_token),
+        "guarded": bool(state.settings.admin_token) or tenants() is not None,
+        "tenant": state.tenant,
+        # The admin's reset on the root world resets every tenant: the button says so.
+        "every_world": caller().everything,
         "query": request.query_string.decode("latin-1"),
     }
 
 
 def _locked_out() -> Response | None:
-    problem = admin_problem()
+    problem = access_problem()
     if problem is None:
         return None
     page = render_template(
-        "inspector_login.html", wrong=problem.status == 403, version=package_version(), form_token=_FORM_TOKEN
+        "inspector_login.html",
+        wrong=problem.status == 403,
+        problem=problem.body.get("detail") if problem.status != 401 else None,
+        tenant_mode=tenants() is not None,
+        version=package_version(),
+        form_token=_FORM_TOKEN,
     )
     return Response(page, status=problem.status, mimetype="text/html")
+
+
+@blueprint.context_processor
+def tenant_arguments() -> dict[str, Any]:
+    """The ``tenant`` an admin is looking at, for every link and form of the page to keep."""
+    named = request.args.get(TENANT_PARAMETER)
+    return {"tenant_args": {TENANT_PARAMETER: named} if named else {}}
 
 
 @blueprint.before_request
@@ -356,7 +372,7 @@ def entry_page(entry_id: int) -> Response:
 
 @blueprint.post("/ui/login")
 def login() -> BaseResponse:
-    response = redirect(url_for("inspector.page"), code=303)
+    response = redirect(url_for("inspector.page", **_tenant_args()), code=303)
     response.set_cookie(
         ADMIN_COOKIE, request.form.get("admin_token", ""), httponly=True, samesite="Strict", path="/_mock"
     )
@@ -365,7 +381,7 @@ def login() -> BaseResponse:
 
 @blueprint.post("/ui/reset")
 def reset() -> BaseResponse:
-    return _act(lambda: emulator().reset())
+    return _act(reset_caller_worlds)
 
 
 @blueprint.post("/ui/clear-faults")
@@ -379,4 +395,9 @@ def _act(action: Callable[[], object]) -> BaseResponse:
     if locked is not None:
         return locked
     action()
-    return redirect(url_for("inspector.page"), code=303)
+    return redirect(url_for("inspector.page", **_tenant_args()), code=303)
+
+
+def _tenant_args() -> dict[str, Any]:
+    named = request.args.get(TENANT_PARAMETER)
+    return {TENANT_PARAMETER: named} if named else {}

@@ -3,7 +3,8 @@
 Requests under the emulated prefixes go through these steps, in order:
 
 1. **route** (werkzeug's rules, a dict for static paths): the endpoint and
-   its arguments, or a redirect for a missing trailing slash;
+   its arguments, or a redirect for a missing trailing slash; in tenant
+   mode, the **tenant** whose world serves the call (a full journal refuses it);
 2. **faults** (:class:`~omnitron_mock.fault_step.FaultStep`): delays, or an
    answer in the emulator's place;
 3. **body**, read once and bounded (413 past the limit);
@@ -28,8 +29,9 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
 from omnitron_mock import errors, journal
+from omnitron_mock.auth import token_of
 from omnitron_mock.endpoint import Endpoint
-from omnitron_mock.endpoints import ENDPOINTS, PREFIXES
+from omnitron_mock.endpoints import ENDPOINTS, LOGIN, PREFIXES
 from omnitron_mock.errors import APIError
 from omnitron_mock.exchange import Call, Reply, json_reply
 from omnitron_mock.fault_step import FaultStep
@@ -38,6 +40,7 @@ from omnitron_mock.hooks import DROP_HOOK, UNANSWERED, ConnectionDropped
 from omnitron_mock.hosts import redirect_location
 from omnitron_mock.service import Emulator
 from omnitron_mock.store.base import StoreTransaction
+from omnitron_mock.tenants import Tenants
 from omnitron_mock.wire import Environ, StartResponse, WSGIApp, status_line, with_status_wording
 
 _EMULATED = tuple(prefix + "/" for prefix in PREFIXES)
@@ -46,10 +49,11 @@ _EMULATED = tuple(prefix + "/" for prefix in PREFIXES)
 class Pipeline:
     """Serves the emulated endpoints; hands every other path to ``fallback``."""
 
-    def __init__(self, fallback: WSGIApp, state: Emulator) -> None:
+    def __init__(self, fallback: WSGIApp, state: Emulator, tenants: Tenants | None = None) -> None:
         self.fallback = with_status_wording(fallback)
         self.state = state
-        self.faults = FaultStep(state)
+        self.tenants = tenants
+        self.faults = FaultStep()
         self._static: dict[str, Endpoint] = {}
         rules = []
         for prefix in PREFIXES:
@@ -82,6 +86,11 @@ class Pipeline:
         except HTTPException as error:
             # A Host werkzeug cannot route with (an empty or overlong label).
             return self._write(call, start_response, self._refused(call, error))
+        if self.tenants is not None:
+            call.state = self._world_of(call, self.tenants)
+            if call.state.journal_full():
+                # Not journalled: the journal is what is full.
+                return self._write(call, start_response, _journal_full(call.state))
         try:
             answer = self.faults.run(call)
         except UNANSWERED:
@@ -90,6 +99,35 @@ class Pipeline:
         if answer is not None:
             return self._answer_with_fault(call, start_response, answer)
         return self._write(call, start_response, self._serve(call, redirect))
+
+    def _world_of(self, call: Call, tenants: Tenants) -> Emulator:
+        """The world of the tenant the call's token names; for a login, of the
+        user its credentials log in; else the root world."""
+        token = token_of(call.environ.get("HTTP_AUTHORIZATION"))
+        if token is not None:
+            named = tenants.of_token(token)
+        elif call.endpoint is LOGIN:
+            named = self._login_tenant(call, tenants)
+        else:
+            named = None
+        return self.state if named is None else tenants.world(named)
+
+    @staticmethod
+    def _login_tenant(call: Call, tenants: Tenants) -> str | None:
+        try:
+            data = call.json()
+        except APIError:
+            # The login endpoint answers a body it cannot read; the root world journals it.
+            return None
+        if not isinstance(data, dict):
+            return None
+        username, password = data.get("username"), data.get("password")
+        # As the login reads them: text or a number; the username trimmed, the password as is.
+        if not all(
+            isinstance(value, (str, int, float)) and not isinstance(value, bool) for value in (username, password)
+        ):
+            return None
+        return tenants.of_login(str(username).strip(), str(password))
 
     def _route(self, call: Call, path: str) -> RequestRedirect | None:
         """Find the call's endpoint; the redirect for a path that needs a slash."""
@@ -219,4 +257,14 @@ class Pipeline:
             body_limit=self.state.settings.journal_body_bytes,
             fault=call.fault_note,
         )
-        (transaction or self.state.store).append_request(entry)
+        (transaction or call.state.store).append_request(entry)
+
+
+def _journal_full(world: Emulator) -> Reply:
+    return json_reply(
+        {
+            "detail": f"This tenant's journal holds its quota of {world.journal_quota} entries, so its API calls "
+            "are refused: clear the journal (DELETE /_mock/requests) or reset (POST /_mock/reset) to go on."
+        },
+        403,
+    )

@@ -239,7 +239,7 @@ def _check_unique(errors: list[tuple[str, str]], where: str, values: list[object
 
 
 def _user(raw: dict[str, Any]) -> Row:
-    return {
+    user = {
         "pk": raw.get("pk"),  # the store numbers users seeded without one
         "username": raw["username"],
         "password": raw["password"],
@@ -250,6 +250,9 @@ def _user(raw: dict[str, Any]) -> Row:
         "last_name": raw.get("last_name", ""),
         "is_active": raw.get("is_active", True),
     }
+    if "tenant" in raw:
+        user["tenant"] = raw["tenant"]
+    return user
 
 
 def _item(raw: dict[str, Any], order_id: int) -> ItemRecord:

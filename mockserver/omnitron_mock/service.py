@@ -19,7 +19,7 @@ from omnitron_mock.faults import normalise_all, remove_fault
 from omnitron_mock.journal import clear_verdicts, matches, present
 from omnitron_mock.rules import Rules
 from omnitron_mock.seed import build_seed
-from omnitron_mock.store.base import OrderQuery, Row, Store
+from omnitron_mock.store.base import OrderLimitExceeded, OrderQuery, Row, Store
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,14 @@ class SeedCounts:
     items: int
 
 
+class QuotaExceeded(ValueError):
+    """A tenant asked for more than its quota allows; the message says which and how to go on."""
+
+
+class UsersFixed(ValueError):
+    """A seed brought users to a tenant-per-user emulator, whose users come from its start."""
+
+
 @dataclass
 class Emulator:
     """The parts of one emulator (settings, contracts, rules, store) and what
@@ -40,6 +48,13 @@ class Emulator:
     contracts: Contracts
     rules: Rules
     store: Store
+    # In tenant mode: the tenant this world belongs to (None: requests that name no tenant),
+    # and its quotas.
+    tenant: str | None = None
+    order_quota: int | None = None
+    journal_quota: int | None = None
+    # In tenant mode users come from the start (they decide the tenants): seeds may not add any.
+    users_fixed: bool = False
     # Wakes requests waiting out a latency fault when faults are cleared.
     faults_cleared_signal: threading.Condition = field(default_factory=threading.Condition, repr=False)
     # The rules in each strictness, made once.
@@ -54,13 +69,37 @@ class Emulator:
         clear_verdicts()
         self._announce_fault_clear()
 
+    def reset_if_unused_since(self, since: str) -> bool:
+        """:meth:`reset`, unless the journal holds a request from ``since`` on
+        (checked and reset in one store transaction); whether it reset."""
+        if not self.store.reset_unless_used_since(since):
+            return False
+        self.set_strict(self.settings.strict)
+        clear_verdicts()
+        self._announce_fault_clear()
+        return True
+
     def seed(self, document: object, *, replace: bool = False) -> SeedCounts:
         """Load a seed document on top of the current state (``replace``: drop
         every order and item first). Raises :class:`~omnitron_mock.seed.SeedError`
         naming each problem's JSON path, and loads nothing then."""
         data = build_seed(document, self.contracts)
-        self.store.load(data, replace=replace)
+        if data.users and self.users_fixed:
+            raise UsersFixed(
+                'In tenant mode users come from the startup seed and --user: send this seed without "users".'
+            )
+        try:
+            self.store.load(data, replace=replace, order_limit=self.order_quota)
+        except OrderLimitExceeded as limit:
+            raise QuotaExceeded(
+                f"This seed would leave the tenant with {limit.held} orders; its quota is {limit.limit}. "
+                "Seed fewer orders, or seed with ?replace=true to drop the ones it holds."
+            ) from None
         return SeedCounts(len(data.users), len(data.orders), len(data.items))
+
+    def journal_full(self) -> bool:
+        """Whether the tenant's journal holds its quota of entries: its API calls are refused until it is cleared."""
+        return self.journal_quota is not None and self.store.journal_count() >= self.journal_quota
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         """Users and orders with their items (the first ``max_orders`` orders when given)."""

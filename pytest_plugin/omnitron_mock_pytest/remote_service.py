@@ -29,11 +29,22 @@ class RemoteEmulatorError(RuntimeError):
 class RemoteService:
     """The control operations of the emulator at ``url`` (its root, as ``serve`` prints it)."""
 
-    def __init__(self, url: str, admin_token: str | None = None, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        admin_token: str | None = None,
+        session: requests.Session | None = None,
+        user_token: str | None = None,
+    ) -> None:
+        """``user_token``, the test user's API token, goes with every control
+        call: an emulator in tenant mode acts on that user's tenant (one without
+        tenants pays it no heed)."""
         self.url = url.rstrip("/")
         self._session = session or requests.Session()
         if admin_token:
             self._session.headers[ADMIN_HEADER] = admin_token
+        if user_token:
+            self._session.headers["Authorization"] = f"Token {user_token}"
 
     def _call(self, method: str, path: str, *, expected: tuple[int, ...] = (200,), **options: Any) -> _JSONChecked:
         try:
@@ -45,7 +56,8 @@ class RemoteService:
         if response.status_code in (401, 403):
             raise RemoteEmulatorError(
                 f"the emulator at {self.url} refused {method} /_mock/{path} ({response.status_code}): "
-                f"{response.text[:300]}; set its admin token (OMNITRON_MOCK_ADMIN_TOKEN)"
+                f"{response.text[:300]}; set its admin token (OMNITRON_MOCK_ADMIN_TOKEN), or in tenant mode "
+                "the test user's token"
             )
         if response.status_code not in expected:
             raise RemoteEmulatorError(

@@ -77,7 +77,7 @@ class RemoteEmulator:
     @classmethod
     def start(cls, url: str, credentials: Credentials, admin_token: str | None = None) -> RemoteEmulator:
         """Connect: the emulator must answer its health check."""
-        service = RemoteService(url, admin_token)
+        service = RemoteService(url, admin_token, user_token=credentials.token)
         service.health()
         return cls(service, url.rstrip("/"), credentials)
 

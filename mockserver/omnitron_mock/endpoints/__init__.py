@@ -44,3 +44,6 @@ ENDPOINTS: dict[str, Endpoint] = {
     "orders/": Endpoint("Order List", {"GET": orders.order_list}),
     "order_number/<number>/": Endpoint("Order Number Detail", {"GET": orders.order_by_number}),
 }
+
+# Tenant mode finds a login's tenant by the username in its body.
+LOGIN = ENDPOINTS["auth/login/"]

@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from omnitron_mock.clock import instant_key
@@ -38,6 +39,20 @@ class SeedData:
 
 
 DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
+
+
+class OrderLimitExceeded(ValueError):
+    """A load would have left the store with more orders than its limit: nothing was loaded."""
+
+    def __init__(self, held: int, limit: int) -> None:
+        self.held = held
+        self.limit = limit
+        super().__init__(f"the load would leave {held} orders, more than the limit of {limit}")
+
+
+def journal_time(when: float) -> str:
+    """A Unix time as journal entries stamp their ``time``, for comparing with them."""
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def utf8_length(text: str) -> int:
@@ -286,10 +301,18 @@ class Store(Protocol):
         """Restore the seed given to :meth:`initialize`; empty the journal and the mappings."""
         ...
 
-    def load(self, seed: SeedData, replace: bool) -> None:
+    def load(self, seed: SeedData, replace: bool, order_limit: int | None = None) -> None:
         """Load rows in one step. ``replace`` empties orders, items and mappings first,
         and users too when ``seed`` brings users of its own. Users without a
-        ``pk`` get the next free one (or keep theirs when they replace a user)."""
+        ``pk`` get the next free one (or keep theirs when they replace a user).
+        Raise :class:`OrderLimitExceeded`, loading nothing, when the store would
+        then hold more than ``order_limit`` orders (checked in the same step)."""
+        ...
+
+    def reset_unless_used_since(self, since: str) -> bool:
+        """Reset as :meth:`reset` does, unless the journal's newest entry is from
+        ``since`` (a :func:`journal_time`) or later; whether it reset. Checked
+        and reset in one write transaction: a request that wrote first is seen."""
         ...
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
@@ -319,6 +342,10 @@ class Store(Protocol):
         The memory store counts :func:`journal_entry_size`; the SQLite store
         the UTF-8 bytes of each stored entry, entries past the count limit
         not yet trimmed included."""
+        ...
+
+    def journal_count(self) -> int:
+        """How many entries a read of the journal returns now (at most its count limit)."""
         ...
 
     def faults(self) -> list[Row]:

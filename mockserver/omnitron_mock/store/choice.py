@@ -3,9 +3,12 @@ store, anything else a SQLite file."""
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
+from omnitron_mock.config import Settings
 from omnitron_mock.store.base import Store
+from omnitron_mock.store.tenant_space import MemoryTenantSpace, TenantSpace
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -43,3 +46,19 @@ def open_store(db: str, journal_limit: int, journal_bytes: int) -> Store:
     from omnitron_mock.store.sqlite import SQLiteStore
 
     return SQLiteStore(db, journal_limit, journal_bytes)
+
+
+def open_tenant_space(settings: Settings, store: Store) -> TenantSpace:
+    """Where tenants keep their worlds, beside ``store`` (the root world's,
+    opened from ``settings.db``): the same kind of store, each tenant's
+    journal limited to its quota."""
+    journal_limit = settings.tenant_max_journal
+    if not settings.db:
+        return MemoryTenantSpace(journal_limit, settings.journal_bytes)
+    if is_postgres_url(settings.db):
+        from omnitron_mock.store.postgres import PostgresStore, PostgresTenantSpace
+
+        return PostgresTenantSpace(cast(PostgresStore, store), journal_limit, settings.journal_bytes)
+    from omnitron_mock.store.sqlite_tenants import SQLiteTenantSpace
+
+    return SQLiteTenantSpace(settings.db, journal_limit, settings.journal_bytes)

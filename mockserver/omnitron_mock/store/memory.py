@@ -18,6 +18,7 @@ from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ITEM_STATE_FIELDS,
     OrderKey,
+    OrderLimitExceeded,
     OrderQuery,
     Row,
     SeedData,
@@ -162,6 +163,13 @@ class MemoryStore:
             self._clear_journal()
             self._faults = copy.deepcopy(self._startup.faults)
 
+    def reset_unless_used_since(self, since: str) -> bool:
+        with self._lock:
+            if self._journal and self._journal[-1]["time"] >= since:
+                return False
+            self.reset()
+            return True
+
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTransaction]:
         with self._lock:
@@ -264,8 +272,13 @@ class MemoryStore:
             user = self._tokens.get(token_digest(token))
         return user_holding_token(user, token)
 
-    def load(self, seed: SeedData, replace: bool) -> None:
+    def load(self, seed: SeedData, replace: bool, order_limit: int | None = None) -> None:
         with self._lock:
+            if order_limit is not None:
+                seeded = {order.pk for order in seed.orders}
+                held = len(seeded) if replace else len(self._orders) + len(seeded - self._orders.keys())
+                if held > order_limit:
+                    raise OrderLimitExceeded(held, order_limit)
             if replace:
                 self._orders.clear()
                 self._items.clear()
@@ -376,6 +389,10 @@ class MemoryStore:
     def journal_size(self) -> int:
         with self._lock:
             return self._journal_size
+
+    def journal_count(self) -> int:
+        with self._lock:
+            return len(self._journal)
 
     def _clear_journal(self) -> None:
         self._journal.clear()

@@ -18,7 +18,9 @@ opens its own (an inherited connection shares its parent's socket).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import secrets
 import threading
@@ -33,6 +35,7 @@ from omnitron_mock.records import ItemRecord, OrderRecord
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ORDER_SORTS,
+    OrderLimitExceeded,
     OrderQuery,
     Row,
     SeedData,
@@ -44,11 +47,13 @@ from omnitron_mock.store.base import (
     token_digest,
     user_holding_token,
 )
+from omnitron_mock.store.tenant_space import TenantEntry
 
 # Imported by the application only for a postgresql:// database: the driver
 # is the optional extra "postgres".
 try:
     import psycopg
+    from psycopg import sql
     from psycopg_pool import ConnectionPool
 except ImportError as missing:  # pragma: no cover - the test extra installs both
     raise ImportError(
@@ -97,6 +102,11 @@ _SORT_COLUMNS = {"pk": "pk", "date_placed": "placed_key", "modified_date": "modi
 _COMPARISON_OPERATORS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
 _INT64 = range(-(2**63), 2**63)
 _MAX_ID = 2**63 - 1
+
+
+def _lock_key(schema: str) -> int:
+    """A tenant schema's write lock: a signed 64-bit number from its name."""
+    return int.from_bytes(hashlib.sha256(schema.encode("utf-8")).digest()[:8], "big", signed=True)
 
 
 def _storable(key: int | None) -> bool:
@@ -256,25 +266,53 @@ class _PostgresTransaction:
 class PostgresStore:
     """State in a PostgreSQL database; safe across threads, processes and hosts."""
 
-    def __init__(self, url: str, journal_limit: int = 10_000, journal_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
+    def __init__(
+        self,
+        url: str,
+        journal_limit: int = 10_000,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+        *,
+        schema: str | None = None,
+        pools_of: PostgresStore | None = None,
+    ) -> None:
         """Connect to ``url`` (``postgresql://…``) and create or upgrade the
         schema; raise :class:`psycopg.OperationalError` when the server does
-        not answer, :class:`SchemaTooNew` for a database of a newer emulator."""
+        not answer, :class:`SchemaTooNew` for a database of a newer emulator.
+
+        ``schema`` keeps this store's tables in a PostgreSQL schema of that
+        name (a tenant's) instead of the connection's default; ``pools_of``
+        shares another store's connections (one pool per process for all tenants).
+        """
         self.url = url
         self._journal_limit = journal_limit
         self._journal_bytes = journal_bytes
+        self._schema = schema
+        self._search_path = (
+            None if schema is None else sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema))
+        )
+        # A tenant's writers lock its schema alone: tenants do not wait for each other.
+        self._write_lock_key = _WRITE_LOCK if schema is None else _lock_key(schema)
         self._local = threading.local()
-        self._pool_guard = threading.Lock()
-        self._pools: dict[int, ConnectionPool[Any]] = {}
+        self._pool_guard: threading.Lock = pools_of._pool_guard if pools_of else threading.Lock()
+        self._pools: dict[int, ConnectionPool[Any]] = pools_of._pools if pools_of else {}
+        self._owns_pools = pools_of is None
         self._settings_cache: _Settings | None = None
+        # Asked outside any transaction, where no tenant's search_path is set: a tenant's schema is named.
+        self._generation_query: sql.SQL | sql.Composed = (
+            sql.SQL("SELECT value FROM meta WHERE key = %s")
+            if schema is None
+            else sql.SQL("SELECT value FROM {}.meta WHERE key = %s").format(sql.Identifier(schema))
+        )
         with psycopg.connect(url, autocommit=True) as connection:
             self._create_schema(connection)
 
-    @staticmethod
-    def _create_schema(connection: psycopg.Connection[Any]) -> None:
+    def _create_schema(self, connection: psycopg.Connection[Any]) -> None:
         # Under a lock: replicas starting together would race on CREATE TABLE IF NOT EXISTS.
         with connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            if self._schema is not None:
+                connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema)))
+                connection.execute(cast(sql.Composed, self._search_path))
             connection.execute(_SCHEMA)
             found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             stored = int(found[0]) if found else 0
@@ -316,7 +354,9 @@ class PostgresStore:
         return pool
 
     def close(self) -> None:
-        """Close this process's connections."""
+        """Close this process's connections (a tenant's store leaves the shared ones to the root's)."""
+        if not self._owns_pools:
+            return
         pool = self._pools.pop(os.getpid(), None)
         if pool is not None:
             pool.close()
@@ -334,7 +374,9 @@ class PostgresStore:
             self._local.connection = connection
             try:
                 with connection.transaction():
-                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+                    if self._search_path is not None:
+                        connection.execute(self._search_path)
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._write_lock_key,))
                     yield connection
             finally:
                 self._local.connection = None
@@ -348,6 +390,8 @@ class PostgresStore:
             return
         with self._pool().connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if self._search_path is not None:
+                connection.execute(self._search_path)
             yield connection
 
     @contextmanager
@@ -512,19 +556,34 @@ class PostgresStore:
 
     def reset(self) -> None:
         with self._write() as connection:
-            stored = self._meta(connection, "startup_seed")
-            self._restore(connection, _seed_from_json(stored) if stored else SeedData())
-            self._settings_changed(connection)
+            self._reset(connection)
+
+    def reset_unless_used_since(self, since: str) -> bool:
+        with self._write() as connection:
+            newest = connection.execute("SELECT data FROM journal ORDER BY id DESC LIMIT 1").fetchone()
+            if newest is not None and json.loads(newest[0])["time"] >= since:
+                return False
+            self._reset(connection)
+            return True
+
+    def _reset(self, connection: psycopg.Connection[Any]) -> None:
+        stored = self._meta(connection, "startup_seed")
+        self._restore(connection, _seed_from_json(stored) if stored else SeedData())
+        self._settings_changed(connection)
 
     def _restore(self, connection: psycopg.Connection[Any], seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
         self._empty_journal(connection)
         self._set_meta(connection, "faults", dumps(seed.faults))
 
-    def load(self, seed: SeedData, replace: bool) -> None:
+    def load(self, seed: SeedData, replace: bool, order_limit: int | None = None) -> None:
         with self._write() as connection:
             self._load(connection, seed, replace)
             self._settings_changed(connection)
+            if order_limit is not None:
+                [held] = cast(tuple[int], connection.execute("SELECT COUNT(*) FROM orders").fetchone())
+                if held > order_limit:
+                    raise OrderLimitExceeded(held, order_limit)
 
     def _load(self, connection: psycopg.Connection[Any], seed: SeedData, replace: bool) -> None:
         if replace:
@@ -619,9 +678,7 @@ class PostgresStore:
         in_write = getattr(self._local, "connection", None) is not None
         if not in_write:
             with self._statement() as connection:
-                found = connection.execute(
-                    "SELECT value FROM meta WHERE key = %s", (_SETTINGS_GENERATION_KEY,)
-                ).fetchone()
+                found = connection.execute(self._generation_query, (_SETTINGS_GENERATION_KEY,)).fetchone()
             cached = self._settings_cache
             if found is not None and cached is not None and cached.generation == found[0]:
                 return cached
@@ -724,6 +781,15 @@ class PostgresStore:
         with self._read() as connection:
             return int(self._meta(connection, _JOURNAL_BYTES_KEY) or 0)
 
+    def journal_count(self) -> int:
+        with self._read() as connection:
+            # Entries go from the oldest end or all at once, so their ids run without gaps:
+            # two index lookups, where COUNT(*) reads every entry (tenant mode asks on every call).
+            [count] = cast(
+                tuple[int], connection.execute("SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM journal").fetchone()
+            )
+            return min(count, self._journal_limit)
+
     def requests(self) -> list[Row]:
         with self._read() as connection:
             rows = connection.execute(
@@ -748,3 +814,66 @@ class PostgresStore:
         with self._write() as connection:
             self._empty_journal(connection)
         forget_verdicts()
+
+
+# The register of tenants, in the connection's default schema beside the root world's tables.
+_TENANTS_TABLE = """
+CREATE TABLE IF NOT EXISTS tenants (
+    name TEXT PRIMARY KEY, schema_name TEXT NOT NULL, last_seen DOUBLE PRECISION NOT NULL,
+    expired BOOLEAN NOT NULL DEFAULT FALSE)
+"""
+
+
+def tenant_schema(name: str) -> str:
+    """The PostgreSQL schema of a tenant: a digest of its name, since a name
+    may be longer than an identifier (63 bytes) or hold what one cannot."""
+    return "omnitron_tenant_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class PostgresTenantSpace:
+    """A PostgreSQL schema per tenant in the root store's database; the
+    register is a table of the root's, so every replica reads the same one."""
+
+    def __init__(self, root: PostgresStore, journal_limit: int, journal_bytes: int) -> None:
+        self._root = root
+        self._journal_limit = journal_limit
+        self._journal_bytes = journal_bytes
+        self._lock = threading.Lock()
+        self._stores: dict[str, PostgresStore] = {}
+        with root._pool().connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            connection.execute(_TENANTS_TABLE)
+
+    def open(self, name: str) -> PostgresStore:
+        with self._lock:
+            store = self._stores.get(name)
+            if store is None:
+                store = self._stores[name] = PostgresStore(
+                    self._root.url,
+                    self._journal_limit,
+                    self._journal_bytes,
+                    schema=tenant_schema(name),
+                    pools_of=self._root,
+                )
+            return store
+
+    def seen(self, name: str, when: float) -> None:
+        with self._root._pool().connection() as connection:
+            connection.execute(
+                "INSERT INTO tenants (name, schema_name, last_seen) VALUES (%s, %s, %s) ON CONFLICT (name)"
+                " DO UPDATE SET last_seen = GREATEST(tenants.last_seen, excluded.last_seen), expired = FALSE",
+                (_text_key(name), tenant_schema(name), when),
+            )
+
+    def entries(self) -> list[TenantEntry]:
+        with self._root._pool().connection() as connection:
+            rows = connection.execute("SELECT name, last_seen, expired FROM tenants").fetchall()
+        entries = (TenantEntry(json.loads(name), last_seen, expired) for name, last_seen, expired in rows)
+        return sorted(entries, key=lambda entry: entry.name)
+
+    def mark_expired(self, name: str, unseen_since: float | None = None) -> None:
+        with self._root._pool().connection() as connection:
+            connection.execute(
+                "UPDATE tenants SET expired = TRUE WHERE name = %s AND last_seen < %s",
+                (_text_key(name), math.inf if unseen_since is None else unseen_since),
+            )

@@ -32,6 +32,7 @@ from omnitron_mock.records import ItemRecord, OrderRecord, upgraded_order
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ORDER_SORTS,
+    OrderLimitExceeded,
     OrderQuery,
     Row,
     SeedData,
@@ -803,17 +804,32 @@ class SQLiteStore:
 
     def reset(self) -> None:
         with self._write(changes_settings=True, shrink=True) as connection:
-            stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
-            self._restore(connection, _seed_from_json(stored[0]) if stored else SeedData())
+            self._reset(connection)
+
+    def reset_unless_used_since(self, since: str) -> bool:
+        with self._write(changes_settings=True, shrink=True) as connection:
+            newest = connection.execute("SELECT data FROM journal ORDER BY id DESC LIMIT 1").fetchone()
+            if newest is not None and json.loads(newest[0])["time"] >= since:
+                return False
+            self._reset(connection)
+            return True
+
+    def _reset(self, connection: sqlite3.Connection) -> None:
+        stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
+        self._restore(connection, _seed_from_json(stored[0]) if stored else SeedData())
 
     def _restore(self, connection: sqlite3.Connection, seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
         self._empty_journal(connection)
         connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('faults', ?)", (_dumps(seed.faults),))
 
-    def load(self, seed: SeedData, replace: bool) -> None:
+    def load(self, seed: SeedData, replace: bool, order_limit: int | None = None) -> None:
         with self._write(changes_settings=True) as connection:
             self._load(connection, seed, replace)
+            if order_limit is not None:
+                [held] = connection.execute("SELECT COUNT(*) FROM orders").fetchone()
+                if held > order_limit:
+                    raise OrderLimitExceeded(held, order_limit)
 
     def _load(self, connection: sqlite3.Connection, seed: SeedData, replace: bool) -> None:
         if replace:
@@ -940,6 +956,13 @@ class SQLiteStore:
         with self._read() as connection:
             found = connection.execute("SELECT value FROM meta WHERE key = ?", (_JOURNAL_BYTES_KEY,)).fetchone()
             return int(found[0]) if found else connection.execute(_COUNT_JOURNAL_BYTES).fetchone()[0]
+
+    def journal_count(self) -> int:
+        with self._read() as connection:
+            # Entries go from the oldest end or all at once, so their ids run without gaps:
+            # two index lookups, where COUNT(*) reads every entry (tenant mode asks on every call).
+            [count] = connection.execute("SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM journal").fetchone()
+            return min(int(count), self._journal_limit)
 
     def requests(self) -> list[Row]:
         rows = (
