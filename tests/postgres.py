@@ -117,19 +117,23 @@ def _server_user() -> str | None:
     return SYSTEM_USER
 
 
-def _start(server: PostgresServer, log: Path, options: str) -> bool:
-    """Start the server; whether it runs. ``pg_ctl -w`` returns once the server
-    accepts connections or has exited (say, on a taken port: False). Polling
-    ``pg_ctl status`` instead reads "no server" in the moment before the new
-    server writes its pid file, and a second start then loses to the first."""
-    data = str(server.data_dir)
-    wait = ("-w", "-t", str(round(READY_WITHIN_SECONDS)))
-    if server.run("pg_ctl", "start", "-D", data, "-l", str(log), *wait, "-o", options, check=False).returncode == 0:
-        return True
-    # pg_ctl status: 3 when no server runs.
-    if server.run("pg_ctl", "status", "-D", data, check=False).returncode == 3:
+def _start(server: PostgresServer, options: str, log: Path) -> bool:
+    """Whether the server started and accepts connections on ``server.port``;
+    False when it stopped first (say, another process took the port).
+
+    ``pg_ctl start -w`` waits on the postmaster it started: until that one
+    accepts connections, or exits. Asking ``pg_ctl status`` after a ``-W``
+    start instead read "no server" before the new postmaster had written its
+    pid file, and the next attempt then met the first one's lock file."""
+    started = server.run(
+        "pg_ctl", "start", "-D", str(server.data_dir), "-l", str(log), "-o", options,
+        "-w", "-t", str(int(READY_WITHIN_SECONDS)), check=False,
+    )  # fmt: skip
+    if started.returncode != 0:
+        if server.run("pg_ctl", "status", "-D", str(server.data_dir), check=False).returncode != 3:
+            raise TimeoutError(f"PostgreSQL on port {server.port} did not answer within {READY_WITHIN_SECONDS} s")
         return False
-    raise TimeoutError(f"PostgreSQL on port {server.port} did not answer within {READY_WITHIN_SECONDS} s")
+    return True
 
 
 # What the tests run with: no fsync, since nothing here outlives a crash. The
@@ -165,7 +169,7 @@ def running_postgres(settings: Mapping[str, str] | None = None) -> Iterator[Post
             for _attempt in range(START_ATTEMPTS):
                 server.port = free_port()
                 options = f"-p {server.port} -k {directory} " + " ".join(f"-c {k}={v}" for k, v in chosen.items())
-                if _start(server, log, options):
+                if _start(server, options, log):
                     break
             else:
                 raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")

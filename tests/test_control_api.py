@@ -428,6 +428,19 @@ def test_strict_mode_reaches_every_worker_process(tmp_path: Path) -> None:
         assert {requests.get(f"{url}/_mock/strict", timeout=10).json()["strict"] for _ in range(10)} == {False}
 
 
+def test_a_worker_built_after_a_switch_leaves_it_alone(tmp_path: Path) -> None:
+    """A worker process starting late (or replacing one that died) must not
+    undo a strict switch another worker made: ``serve`` builds its workers'
+    apps without applying the startup strictness, which its parent applied."""
+    settings = Settings(db=str(tmp_path / "state.db"))
+    first = create_app(settings)
+    assert first.test_client().put("/_mock/strict", json={"strict": True}).status_code == 200
+    late = create_app(settings, apply_startup_strictness=False)
+    assert late.test_client().get("/_mock/strict").get_json() == {"strict": True}
+    restarted = create_app(settings)
+    assert restarted.test_client().get("/_mock/strict").get_json() == {"strict": False}
+
+
 def test_a_restart_takes_its_strictness_from_its_settings(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
     command = [sys.executable, "-m", "omnitron_mock", "serve", "--port", "0", "--db", str(database)]

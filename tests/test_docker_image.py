@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import in_ci
+from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 HADOLINT = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
@@ -65,13 +66,21 @@ def _name(requirement: str) -> str:
     return requirement.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower()
 
 
-def test_the_image_installs_every_dependency_but_the_test_kit() -> None:
+def test_the_image_installs_every_dependency_but_the_test_kit_and_its_extras() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     dependencies = {_name(requirement) for requirement in project["project"]["dependencies"]}
-    kit = set(project["tool"]["omnitron-mock"]["test-kit-dependencies"])
+    ours = project["tool"]["omnitron-mock"]
+    kit = set(ours["test-kit-dependencies"])
     assert kit <= dependencies, f"test-kit-dependencies names what is no dependency: {kit - dependencies}"
-    installed = {_name(requirement) for requirement in _server_requirements()}
-    assert installed == dependencies - kit
+    # A container may keep its state in PostgreSQL (docs/shared-deployment.md).
+    assert "postgres" in ours["image-extras"]
+    optional = project["project"]["optional-dependencies"]
+    extras = [requirement for extra in ours["image-extras"] for requirement in optional[extra]]
+    installed = _server_requirements()
+    assert {_name(requirement) for requirement in installed} == (dependencies - kit) | {_name(r) for r in extras}
+    # As the extra words them: psycopg with its prebuilt libpq (no compiler or libpq in the image).
+    assert set(extras) <= set(installed)
+    assert "psycopg[binary]" in {requirement.split(">")[0] for requirement in installed}
 
 
 BLOCK_TEST_KIT = """
@@ -84,15 +93,16 @@ sys.meta_path.insert(0, TestKitBlocked())
 """
 
 
-def test_the_server_runs_without_the_test_kit() -> None:
-    """What the image leaves out is never imported by the server: every module loads and serves with it blocked."""
+def _serve_without_the_test_kit(db: str | None) -> subprocess.CompletedProcess[str]:
+    """Every module imported, then a login and a bulk served from ``db``, with the test kit blocked."""
     kit = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["omnitron-mock"]["test-kit-dependencies"]
     program = BLOCK_TEST_KIT.replace("{KIT}", repr({*kit, "_pytest"})) + (
         "import pkgutil, importlib, omnitron_mock\n"
         "for module in pkgutil.walk_packages(omnitron_mock.__path__, 'omnitron_mock.'):\n"
         "    if not module.name.endswith('__main__'): importlib.import_module(module.name)\n"
+        "from omnitron_mock import Settings\n"
         "from omnitron_mock.app import create_app\n"
-        "client = create_app().test_client()\n"
+        f"client = create_app(Settings(db={db!r})).test_client()\n"
         "from omnitron_mock.config import DEV_USERNAME, DEV_PASSWORD\n"
         "login = client.post('/api/i1/auth/login/', json={'username': DEV_USERNAME, 'password': DEV_PASSWORD})\n"
         "bulk = client.patch('/api/i1/order_items/bulk_status_update/',\n"
@@ -100,7 +110,18 @@ def test_the_server_runs_without_the_test_kit() -> None:
         "                    headers={'Authorization': 'Token ' + login.json['key']})\n"
         "print(login.status_code, bulk.status_code)\n"
     )
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", program], cwd=ROOT / "mockserver", capture_output=True, text=True, timeout=120
     )
+
+
+def test_the_server_runs_without_the_test_kit() -> None:
+    """What the image leaves out is never imported by the server: every module loads and serves with it blocked."""
+    result = _serve_without_the_test_kit(None)
+    assert (result.returncode, result.stdout.strip()) == (0, "200 200"), result.stderr
+
+
+def test_the_server_serves_from_postgresql_without_the_test_kit(postgres_server: PostgresServer) -> None:
+    """What the image carries is enough for a postgresql:// OMNITRON_MOCK_DB."""
+    result = _serve_without_the_test_kit(postgres_server.create_database("image_without_test_kit"))
     assert (result.returncode, result.stdout.strip()) == (0, "200 200"), result.stderr

@@ -39,6 +39,8 @@ def create_app(
     store: Store | None = None,
     users: Sequence[UserSpec] = (),
     faults: object = None,
+    *,
+    apply_startup_strictness: bool = True,
 ) -> Flask:
     """An emulator app.
 
@@ -49,6 +51,9 @@ def create_app(
     ``users`` replace the development user (see :func:`omnitron_mock.seed.startup_seed`).
     ``faults`` (one fault spec or a list: a fault profile) are active from the
     start and come back with every reset.
+    ``apply_startup_strictness=False`` leaves the stored strict switch alone:
+    for the worker processes of one server, whose parent set it already (a
+    worker starting late must not undo a switch another worker made).
     """
     settings = settings or Settings()
     contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
@@ -68,7 +73,8 @@ def create_app(
     store.initialize(initial)
     # A mode, not state: a database from an earlier run keeps its rows, but the
     # settings this server started with decide strictness until switched.
-    state.set_strict(settings.strict)
+    if apply_startup_strictness:
+        state.set_strict(settings.strict)
     # In tenant mode users decide the tenants, and every replica must read the same ones.
     state.users_fixed = settings.tenant_per_user
     tenants = Tenants(state, open_tenant_space(settings, store), initial) if settings.tenant_per_user else None

@@ -329,8 +329,10 @@ def serve(args: argparse.Namespace) -> int:
     users = args.user or env_users()
     faults = read_fault_profile(faults_path) if faults_path else None
 
-    def build() -> Flask:
-        return create_app(settings, seed=seed, users=users, faults=faults)
+    def build(apply_startup_strictness: bool = True) -> Flask:
+        return create_app(
+            settings, seed=seed, users=users, faults=faults, apply_startup_strictness=apply_startup_strictness
+        )
 
     # Built here in every case: a bad seed or profile stops the start with its
     # message, and the banner shows the users and faults the state holds.
@@ -350,7 +352,7 @@ def serve(args: argparse.Namespace) -> int:
 
     def work() -> None:
         with contextlib.suppress(KeyboardInterrupt):
-            HTTPServer(build(), sock=sock, **server_options).serve_forever()
+            HTTPServer(build(apply_startup_strictness=False), sock=sock, **server_options).serve_forever()
 
     # Printed once the workers exist: the socket queues connections until one accepts.
     return run_workers(workers, work, started=lambda: print(banner, flush=True))

@@ -8,9 +8,10 @@ default base is not present locally (image registries are never contacted:
 nothing is pulled or pushed), builds the project image, runs it with
 ``--network host`` on a free port, and checks login, a bulk update, an error,
 that 50 slow clients (slowloris) leave it answering, that it ignores
-X-Forwarded-* headers by default, and a restart that keeps the state (the
-/data volume). Everything it started (containers, volume, engine) it stops
-again. Exit status 0 means all held.
+X-Forwarded-* headers by default, a restart that keeps the state (the
+/data volume), and two containers sharing one PostgreSQL database (a server
+tests/postgres.py starts on this host). Everything it started (containers,
+volume, engine, PostgreSQL) it stops again. Exit status 0 means all held.
 """
 
 from __future__ import annotations
@@ -379,6 +380,39 @@ def check_memory_with_workers_refused(port: int) -> None:
     log("a memory-store container with two workers refused to start, saying why")
 
 
+def check_containers_share_postgresql(suffix: str) -> None:
+    """Two containers on one PostgreSQL database (a throwaway server of the test
+    suite's, reached over the host network) serve one state and one journal."""
+    sys.path.insert(0, str(ROOT))
+    from tests.postgres import running_postgres
+
+    names = [f"omnitron-mock-smoke-{suffix}-pg-{replica}" for replica in ("a", "b")]
+    with running_postgres() as server:
+        try:
+            urls = []
+            for name in names:
+                port = free_port()
+                docker(
+                    "run", "--detach", "--name", name, "--network", "host", "--env", f"OMNITRON_MOCK_PORT={port}",
+                    "--env", f"OMNITRON_MOCK_DB={server.url}", IMAGE,
+                )  # fmt: skip
+                urls.append(f"http://127.0.0.1:{port}")
+            for url in urls:
+                wait_until(f"the container on {url} (PostgreSQL) to answer", lambda url=url: answers(url))
+            line = {"id": 2, "status": "500", "tracking_number": "PG1", "shipping_company": "ups"}
+            shipped = {"orderitem_set": [line]}
+            status, body = http("PATCH", f"{urls[0]}/api/i1/order_items/bulk_status_update/", shipped)
+            expect(status == 200, f"bulk on the first PostgreSQL container: {status} {body}")
+            status, item = http("GET", f"{urls[1]}/api/i1/order_items/2/")
+            expect(item["tracking_number"] == "PG1", f"the second container does not see the bulk: {status} {item}")
+            status, journal = http("GET", f"{urls[1]}/_mock/requests?method=PATCH", token=None)
+            expect(journal["count"] == 1, f"the second container's journal: {status} {journal}")
+        finally:
+            for name in names:
+                docker("rm", "--force", name, check=False)
+    log("two containers on one PostgreSQL database shared the state and the journal")
+
+
 def check_state_kept(url: str, when: str) -> None:
     status, item = http("GET", f"{url}/api/i1/order_items/2/")
     expect(status == 200 and item["tracking_number"] == "TR123123", f"{when}: item 2 is {status} {item}")
@@ -429,6 +463,7 @@ def main() -> int:
             expect(item["tracking_number"] is None, f"after reset: {item}")
             check_plugin_examples(url)
             check_memory_with_workers_refused(free_port())
+            check_containers_share_postgresql(suffix)
         finally:
             for name in names:
                 docker("rm", "--force", name, check=False)
