@@ -70,14 +70,21 @@ def wait_for(
 
 @contextmanager
 def process(
-    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None, log: IO[bytes] | None = None
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: IO[bytes] | None = None,
+    inherit_settings: bool = True,
 ) -> Iterator[subprocess.Popen]:
     """A background process, stopped (SIGTERM, then SIGKILL) when the block ends;
-    its output goes to ``log`` (closed at the end), else to a temporary file."""
+    its output goes to ``log`` (closed at the end), else to a temporary file.
+    ``inherit_settings=False``: none of this shell's ``OMNITRON_MOCK_*`` variables
+    reach it (say, an ``OMNITRON_MOCK_DB`` that would move a memory row to a file)."""
     log = log or tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    inherited = {k: v for k, v in os.environ.items() if inherit_settings or not k.startswith("OMNITRON_MOCK_")}
     child = subprocess.Popen(
         list(command),
-        env={**os.environ, **(env or {})},
+        env={**inherited, **(env or {})},
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -114,14 +121,17 @@ def serving_all(
 ) -> Iterator[list[Served]]:
     """``serve --port 0`` processes, started together; yields them with their
     base URLs, each read from its banner (the port the kernel gave it), once
-    every bulk endpoint answers. All are stopped when the block ends."""
+    every bulk endpoint answers. Each is configured by its command and ``env``
+    alone (no ``OMNITRON_MOCK_*`` variable of this shell). All are stopped when
+    the block ends."""
     with contextlib.ExitStack() as running:
         folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="omnitron-serve-")))
         started = time.perf_counter()
         children = []
         for index, (command, env) in enumerate(commands):
             path = folder / f"server-{index}.log"
-            children.append((command, path, running.enter_context(process(command, env, log=path.open("wb")))))
+            started_process = process(command, env, log=path.open("wb"), inherit_settings=False)
+            children.append((command, path, running.enter_context(started_process)))
         served = []
         for command, path, child in children:
             while (found := LISTENING.search(path.read_text(errors="replace"))) is None:
