@@ -19,15 +19,17 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 DOCUMENTED_REQUEST = json.loads((ROOT / "tests" / "data" / "documented-request.json").read_text())
 DEV_TOKEN = "8d5ad200b6286fd7fedadaced3c567b20cce1c4c"
 BULK_PATH = "/api/i1/order_items/bulk_status_update/"
+BULK_HEADERS = {"Authorization": f"Token {DEV_TOKEN}", "Content-Type": "application/json"}
 
 
 def machine() -> dict[str, Any]:
@@ -68,13 +70,21 @@ def wait_for(
 
 @contextmanager
 def process(
-    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: IO[bytes] | None = None,
+    inherit_settings: bool = True,
 ) -> Iterator[subprocess.Popen]:
-    """A background process, stopped (SIGTERM, then SIGKILL) when the block ends."""
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    """A background process, stopped (SIGTERM, then SIGKILL) when the block ends;
+    its output goes to ``log`` (closed at the end), else to a temporary file.
+    ``inherit_settings=False``: none of this shell's ``OMNITRON_MOCK_*`` variables
+    reach it (say, an ``OMNITRON_MOCK_DB`` that would move a memory row to a file)."""
+    log = log or tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    inherited = {k: v for k, v in os.environ.items() if inherit_settings or not k.startswith("OMNITRON_MOCK_")}
     child = subprocess.Popen(
         list(command),
-        env={**os.environ, **(env or {})},
+        env={**inherited, **(env or {})},
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -92,6 +102,48 @@ def process(
                 os.killpg(child.pid, signal.SIGKILL)
             child.wait(timeout=20)
         log.close()
+
+
+LISTENING = re.compile(r"omnitron-mock listening on (http://\S+)")
+
+
+@dataclass
+class Served:
+    """A server process started by :func:`serving_all`: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
+@contextmanager
+def serving_all(
+    commands: Sequence[tuple[Sequence[str], dict[str, str] | None]], deadline: float = 60.0
+) -> Iterator[list[Served]]:
+    """``serve --port 0`` processes, started together; yields them with their
+    base URLs, each read from its banner (the port the kernel gave it), once
+    every bulk endpoint answers. Each is configured by its command and ``env``
+    alone (no ``OMNITRON_MOCK_*`` variable of this shell). All are stopped when
+    the block ends."""
+    with contextlib.ExitStack() as running:
+        folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="omnitron-serve-")))
+        started = time.perf_counter()
+        children = []
+        for index, (command, env) in enumerate(commands):
+            path = folder / f"server-{index}.log"
+            started_process = process(command, env, log=path.open("wb"), inherit_settings=False)
+            children.append((command, path, running.enter_context(started_process)))
+        served = []
+        for command, path, child in children:
+            while (found := LISTENING.search(path.read_text(errors="replace"))) is None:
+                if child.poll() is not None or time.perf_counter() - started > deadline:
+                    output = path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{' '.join(command)}: no listening line (exit {child.poll()}):\n{output}")
+                time.sleep(0.01)
+            served.append(Served(found.group(1), child.pid))
+        body = json.dumps(DOCUMENTED_REQUEST).encode()
+        for server in served:
+            wait_for(server.url + BULK_PATH, deadline, "PATCH", body, BULK_HEADERS)
+        yield served
 
 
 def _suppress() -> contextlib.suppress:

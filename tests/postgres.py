@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,10 +136,21 @@ def _start(server: PostgresServer, options: str, log: Path) -> bool:
     return True
 
 
+# What the tests run with: no fsync, since nothing here outlives a crash. The
+# benchmarks override it (see ``settings`` below) to measure a durable server.
+TEST_SETTINGS = {"listen_addresses": "127.0.0.1", "fsync": "off"}
+
+
 @contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
+def running_postgres(settings: Mapping[str, str] | None = None) -> Iterator[PostgresServer]:
     """A fresh PostgreSQL server with an empty database :data:`DATABASE`;
-    stopped and its directory removed at the end."""
+    stopped and its directory removed at the end. ``settings``: server
+    settings (``name: value``) over :data:`TEST_SETTINGS`."""
+    chosen = {**TEST_SETTINGS, **(settings or {})}
+    for name, value in chosen.items():
+        # They travel in one pg_ctl -o string, split at white space.
+        if not name or not value or any(character.isspace() for character in name + value):
+            raise ValueError(f"a PostgreSQL setting without white space is needed, got {name!r} = {value!r}")
     bin_dir = postgres_bin()
     as_user = _server_user()
     directory = Path(tempfile.mkdtemp(prefix="omnitron-pg-"))
@@ -152,14 +163,16 @@ def running_postgres() -> Iterator[PostgresServer]:
             "initdb", "-D", str(server.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-sync"
         )
         log = directory / "server.log"
-        for _attempt in range(START_ATTEMPTS):
-            server.port = free_port()
-            options = f"-p {server.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-            if _start(server, options, log):
-                break
-        else:
-            raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")
+        # Stopped whatever happens from the first start on: a server still
+        # starting at the deadline would outlive its removed directory.
         try:
+            for _attempt in range(START_ATTEMPTS):
+                server.port = free_port()
+                options = f"-p {server.port} -k {directory} " + " ".join(f"-c {k}={v}" for k, v in chosen.items())
+                if _start(server, options, log):
+                    break
+            else:
+                raise RuntimeError(f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n{log.read_text()[-2000:]}")
             server.create_database(DATABASE)
             yield server
         finally:

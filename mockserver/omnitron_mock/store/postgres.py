@@ -22,9 +22,11 @@ import hashlib
 import json
 import math
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
 from omnitron_mock.clock import instant_key, moved_on
@@ -92,6 +94,8 @@ POOL_MAX = 16
 POOL_TIMEOUT_SECONDS = 30.0
 _JOURNAL_BYTES_KEY = "journal_bytes"
 _JOURNAL_ID_KEY = "journal_last_id"
+# Moved by every write of users, faults or strict mode (see PostgresStore._settings).
+_SETTINGS_GENERATION_KEY = "settings_generation"
 # The journal is cut back to its count limit every this many entries (reads never return more).
 _TRIM_EVERY = 64
 _SORT_COLUMNS = {"pk": "pk", "date_placed": "placed_key", "modified_date": "modified_key"}
@@ -157,19 +161,42 @@ class SchemaTooNew(ValueError):
     """The database was set up by a newer emulator than this one."""
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """Users, faults and strict mode as one snapshot held them, and its generation."""
+
+    generation: str | None
+    users_by_token_digest: dict[bytes, Row]
+    faults_json: str
+    strict: bool | None
+
+
 class _PostgresTransaction:
     """A bulk's reads and writes on the connection holding the write lock."""
 
     def __init__(self, store: PostgresStore, connection: psycopg.Connection[Any]) -> None:
         self._store = store
         self._connection = connection
+        # Item texts as this transaction last read or wrote them: under the
+        # write lock nobody else changes them, so a bulk reads its items once.
+        self._item_texts: dict[int, str] = {}
+
+    def _items_text(self, wanted: list[int]) -> dict[int, str]:
+        """The stored texts of the ``wanted`` items that exist."""
+        if all(item_id in self._item_texts for item_id in wanted):
+            return {item_id: self._item_texts[item_id] for item_id in wanted}
+        found: dict[int, str] = dict(
+            self._connection.execute("SELECT id, data FROM items WHERE id = ANY(%s)", (wanted,)).fetchall()
+        )
+        self._item_texts.update(found)
+        return found
 
     def append_request(self, entry: Row) -> None:
         self._store._insert_request(self._connection, entry)
 
     def get_items(self, ids: Iterable[int]) -> dict[int, Row]:
         wanted = sorted({i for i in ids if _storable(i)})
-        rows = self._connection.execute("SELECT id, data FROM items WHERE id = ANY(%s)", (wanted,))
+        rows = self._items_text(wanted).items()
         return {
             item_id: {"id": item_id, "order": item["order"], "status": item["status"], "tracking_number": tracking}
             for item_id, data in rows
@@ -179,9 +206,7 @@ class _PostgresTransaction:
 
     def update_items(self, changes: list[tuple[int, Row]]) -> UpdatedItems:
         wanted = sorted({item_id for item_id, _ in changes if _storable(item_id)})
-        before: dict[int, str] = dict(
-            self._connection.execute("SELECT id, data FROM items WHERE id = ANY(%s)", (wanted,)).fetchall()
-        )
+        before = self._items_text(wanted)
         rows = {item_id: json.loads(text) for item_id, text in before.items()}
         for item_id, fields in changes:
             # Exactly the values given: a null stays a null, an object replaces the old one.
@@ -195,6 +220,7 @@ class _PostgresTransaction:
         if changed:
             with self._connection.cursor() as cursor:
                 cursor.executemany("UPDATE items SET data = %s, cancel_status = %s WHERE id = %s", changed)
+            self._item_texts.update(after)
         return UpdatedItems((after[item_id] for item_id, _ in changes), changed=bool(changed))
 
     def get_item(self, item_id: int) -> Row | None:
@@ -205,19 +231,22 @@ class _PostgresTransaction:
 
     def update_order(self, order_id: int, changes: Row) -> None:
         found = self._connection.execute("SELECT data FROM orders WHERE pk = %s", (order_id,)).fetchone()
-        if found is None:
-            return
-        order = {**json.loads(found[0]), **changes}
+        if found is not None:
+            self._write_order(order_id, {**json.loads(found[0]), **changes})
+
+    def touch_order(self, order_id: int) -> None:
+        found = self._connection.execute("SELECT data FROM orders WHERE pk = %s", (order_id,)).fetchone()
+        if found is not None:
+            stored = json.loads(found[0])
+            # Read once, as update_order would read it again: one round trip less under the lock.
+            self._write_order(order_id, {**stored, "modified_date": moved_on(stored["modified_date"])})
+
+    def _write_order(self, order_id: int, order: Row) -> None:
         self._connection.execute(
             "UPDATE orders SET data = %s, number = %s, is_send = %s, status = %s, placed_key = %s, modified_key = %s"
             " WHERE pk = %s",
             (dumps(order), *_order_columns(order), order_id),
         )
-
-    def touch_order(self, order_id: int) -> None:
-        found = self._connection.execute("SELECT data FROM orders WHERE pk = %s", (order_id,)).fetchone()
-        if found is not None:
-            self.update_order(order_id, {"modified_date": moved_on(json.loads(found[0])["modified_date"])})
 
     def mapping_of(self, item_id: int) -> Row | None:
         if not _storable(item_id):
@@ -267,6 +296,13 @@ class PostgresStore:
         self._pool_guard: threading.Lock = pools_of._pool_guard if pools_of else threading.Lock()
         self._pools: dict[int, ConnectionPool[Any]] = pools_of._pools if pools_of else {}
         self._owns_pools = pools_of is None
+        self._settings_cache: _Settings | None = None
+        # Asked outside any transaction, where no tenant's search_path is set: a tenant's schema is named.
+        self._generation_query: sql.SQL | sql.Composed = (
+            sql.SQL("SELECT value FROM meta WHERE key = %s")
+            if schema is None
+            else sql.SQL("SELECT value FROM {}.meta WHERE key = %s").format(sql.Identifier(schema))
+        )
         with psycopg.connect(url, autocommit=True) as connection:
             self._create_schema(connection)
 
@@ -491,11 +527,7 @@ class PostgresStore:
         return json.loads(found[0]) if found else None
 
     def user_by_token(self, token: str) -> Row | None:
-        with self._read() as connection:
-            found = connection.execute(
-                "SELECT data FROM users WHERE token_digest = %s", (token_digest(token),)
-            ).fetchone()
-        return user_holding_token(json.loads(found[0]) if found else None, token)
+        return user_holding_token(self._settings().users_by_token_digest.get(token_digest(token)), token)
 
     def snapshot(self, max_orders: int | None = None) -> dict[str, list[Row]]:
         with self._read() as connection:
@@ -520,6 +552,7 @@ class PostgresStore:
             if self._meta(connection, "seeded") is None:
                 self._restore(connection, seed)
                 self._set_meta(connection, "seeded", "1")
+            self._settings_changed(connection)
 
     def reset(self) -> None:
         with self._write() as connection:
@@ -536,6 +569,7 @@ class PostgresStore:
     def _reset(self, connection: psycopg.Connection[Any]) -> None:
         stored = self._meta(connection, "startup_seed")
         self._restore(connection, _seed_from_json(stored) if stored else SeedData())
+        self._settings_changed(connection)
 
     def _restore(self, connection: psycopg.Connection[Any], seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
@@ -545,6 +579,7 @@ class PostgresStore:
     def load(self, seed: SeedData, replace: bool, order_limit: int | None = None) -> None:
         with self._write() as connection:
             self._load(connection, seed, replace)
+            self._settings_changed(connection)
             if order_limit is not None:
                 [held] = cast(tuple[int], connection.execute("SELECT COUNT(*) FROM orders").fetchone())
                 if held > order_limit:
@@ -591,8 +626,7 @@ class PostgresStore:
     # -- faults and settings ----------------------------------------------------------------
 
     def faults(self) -> list[Row]:
-        with self._read() as connection:
-            return cast(list[Row], json.loads(self._meta(connection, "faults") or "[]"))
+        return cast(list[Row], json.loads(self._settings().faults_json))
 
     def update_faults(self, change: Callable[[list[Row]], T]) -> T:
         # Under the write lock: two replicas counting one fault's uses never both see the same count.
@@ -600,16 +634,16 @@ class PostgresStore:
             faults = json.loads(self._meta(connection, "faults") or "[]")
             result = change(faults)
             self._set_meta(connection, "faults", dumps(faults))
+            self._settings_changed(connection)
         return result
 
     def strict_mode(self) -> bool | None:
-        with self._read() as connection:
-            stored = self._meta(connection, "strict")
-        return None if stored is None else stored == "1"
+        return self._settings().strict
 
     def set_strict_mode(self, strict: bool) -> None:
         with self._write() as connection:
             self._set_meta(connection, "strict", "1" if strict else "0")
+            self._settings_changed(connection)
 
     def fault_clears(self) -> int:
         with self._read() as connection:
@@ -622,6 +656,57 @@ class PostgresStore:
                 " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text"
             )
 
+    # -- settings cache: users, faults and strict mode ----------------------------------------
+    # Every request reads them (the faults, then the token's user, then the
+    # strict mode) and they rarely change: this store keeps the last ones read
+    # and asks only whether some process changed them since, in one statement
+    # on the generation every such write sets in its own transaction (the
+    # SQLite store's shared counter, kept where every replica on every host
+    # sees it). One store object reads one set of tables: a cache per store.
+
+    @contextmanager
+    def _statement(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pool connection for one statement outside any write: a statement is
+        its own snapshot, and a read transaction around it costs three round
+        trips more (BEGIN, its isolation level, COMMIT)."""
+        with self._pool().connection() as connection:
+            yield connection
+
+    def _settings(self) -> _Settings:
+        """Users, faults and strict mode, read again only after a change. Inside
+        a write, read from the write's view and not kept: it may never commit."""
+        in_write = getattr(self._local, "connection", None) is not None
+        if not in_write:
+            with self._statement() as connection:
+                found = connection.execute(self._generation_query, (_SETTINGS_GENERATION_KEY,)).fetchone()
+            cached = self._settings_cache
+            if found is not None and cached is not None and cached.generation == found[0]:
+                return cached
+        with self._read() as connection:
+            users = {
+                bytes(digest): json.loads(data)
+                for digest, data in connection.execute("SELECT token_digest, data FROM users")
+            }
+            meta: dict[str, str] = dict(
+                connection.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('faults', 'strict', %s)", (_SETTINGS_GENERATION_KEY,)
+                ).fetchall()
+            )
+        strict = None if "strict" not in meta else meta["strict"] == "1"
+        # Versioned by the generation this snapshot read: a change committed
+        # since then shows as another generation at the next call.
+        fresh = _Settings(meta.get(_SETTINGS_GENERATION_KEY), users, meta.get("faults", "[]"), strict)
+        if not in_write and fresh.generation is not None:
+            self._settings_cache = fresh
+        return fresh
+
+    def _settings_changed(self, connection: psycopg.Connection[Any]) -> None:
+        """Mark users, faults or strict mode as changed, in the writing
+        transaction: every process's cache reads them again once it commits.
+        A random value, never a count: a database emptied and set up again
+        (by hand, say) starts no count that a stale cache could match."""
+        self._set_meta(connection, _SETTINGS_GENERATION_KEY, secrets.token_hex(16))
+
     # -- journal ----------------------------------------------------------------------------
 
     def append_request(self, entry: Row) -> None:
@@ -632,33 +717,35 @@ class PostgresStore:
     def _insert_request(self, connection: psycopg.Connection[Any], entry: Row, data: str | None = None) -> None:
         data = data or dumps(entry)
         size = _utf8_bytes(data)
-        # Numbered from a counter in meta, under the write lock: no gaps from
-        # rolled-back transactions (a sequence would leave them), and no
-        # number used again after the journal is emptied.
-        [entry_id] = cast(
-            tuple[str],
-            connection.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, '1')"
-                " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text RETURNING value",
-                (_JOURNAL_ID_KEY,),
-            ).fetchone(),
-        )
-        number = int(entry_id)
-        connection.execute("INSERT INTO journal (id, data, bytes) VALUES (%s, %s, %s)", (number, data, size))
-        [total_text] = cast(
-            tuple[str],
-            connection.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + %s)::text RETURNING value",
-                (_JOURNAL_BYTES_KEY, str(size), size),
-            ).fetchone(),
-        )
-        total = int(total_text)
+        number, total = self._add_journal_row(connection, data, size)
         if number % _TRIM_EVERY == 0:
             total -= self._delete_journal_up_to(connection, number - self._journal_limit)
         if total > self._journal_bytes:
             self._trim_to_budget(connection, number, total - self._journal_bytes)
         entry["id"] = number
+
+    @staticmethod
+    def _add_journal_row(connection: psycopg.Connection[Any], data: str, size: int) -> tuple[int, int]:
+        """Number and insert an entry, count its bytes; (its number, the journal's
+        bytes now). One statement: every round trip here is one every writer waits."""
+        # Numbered from a counter in meta, under the write lock: no gaps from
+        # rolled-back transactions (a sequence would leave them), and no
+        # number used again after the journal is emptied.
+        found = connection.execute(
+            "WITH numbered AS ("
+            "  INSERT INTO meta (key, value) VALUES (%(id_key)s, '1')"
+            "  ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text RETURNING value::bigint AS id),"
+            " added AS ("
+            "  INSERT INTO journal (id, data, bytes) SELECT id, %(data)s, %(size)s FROM numbered RETURNING id),"
+            " counted AS ("
+            "  INSERT INTO meta (key, value) VALUES (%(bytes_key)s, %(size)s::text)"
+            "  ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + %(size)s)::text"
+            "  RETURNING value::bigint AS total)"
+            " SELECT added.id, counted.total FROM added, counted",
+            {"id_key": _JOURNAL_ID_KEY, "bytes_key": _JOURNAL_BYTES_KEY, "data": data, "size": size},
+        ).fetchone()
+        number, total = cast(tuple[int, int], found)
+        return number, total
 
     def _trim_to_budget(self, connection: psycopg.Connection[Any], newest_id: int, excess: int) -> None:
         """Drop the oldest entries until ``excess`` bytes are gone; the newest stays."""
