@@ -153,22 +153,20 @@ def parse_bool(text: str, what: str) -> bool:
 
 def parse_whole_number(text: str, what: str) -> int:
     """A number of 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{what}: expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"{what}: must be 0 or more, got {value}")
-    return value
+    return _parse_at_least(text, what, 0, "0 or more")
 
 
 def parse_positive_int(text: str, what: str) -> int:
+    return _parse_at_least(text, what, 1, "at least 1")
+
+
+def _parse_at_least(text: str, what: str, least: int, wording: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise ValueError(f"{what}: expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise ValueError(f"{what}: must be at least 1, got {value}")
+    if value < least:
+        raise ValueError(f"{what}: must be {wording}, got {value}")
     return value
 
 

@@ -31,7 +31,6 @@ from typing import Any, cast
 
 from omnitron_mock.clock import instant_key, moved_on
 from omnitron_mock.jsonio import dumps
-from omnitron_mock.records import ItemRecord, OrderRecord
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ORDER_SORTS,
@@ -44,6 +43,8 @@ from omnitron_mock.store.base import (
     forget_verdicts,
     mapping_row,
     numbered_users,
+    seed_from_text,
+    seed_text,
     token_digest,
     user_holding_token,
 )
@@ -132,28 +133,6 @@ def _order_columns(order: Row) -> tuple[object, ...]:
         _text_key(order["status"]),
         instant_key(order["date_placed"]),
         instant_key(order["modified_date"]),
-    )
-
-
-def _seed_json(seed: SeedData) -> str:
-    # As the SQLite store keeps it: value lists, not a field name per value.
-    return dumps(
-        {
-            "users": seed.users,
-            "orders": [order.to_values() for order in seed.orders],
-            "items": [item.to_values() for item in seed.items],
-            "faults": seed.faults,
-        }
-    )
-
-
-def _seed_from_json(text: str) -> SeedData:
-    stored: dict[str, Any] = json.loads(text)
-    return SeedData(
-        users=stored.get("users", []),
-        orders=[OrderRecord.from_values(values) for values in stored.get("orders", [])],
-        items=[ItemRecord.from_values(values) for values in stored.get("items", [])],
-        faults=stored.get("faults", []),
     )
 
 
@@ -548,7 +527,7 @@ class PostgresStore:
 
     def initialize(self, seed: SeedData) -> None:
         with self._write() as connection:
-            self._set_meta(connection, "startup_seed", _seed_json(seed))
+            self._set_meta(connection, "startup_seed", seed_text(seed))
             if self._meta(connection, "seeded") is None:
                 self._restore(connection, seed)
                 self._set_meta(connection, "seeded", "1")
@@ -568,7 +547,7 @@ class PostgresStore:
 
     def _reset(self, connection: psycopg.Connection[Any]) -> None:
         stored = self._meta(connection, "startup_seed")
-        self._restore(connection, _seed_from_json(stored) if stored else SeedData())
+        self._restore(connection, seed_from_text(stored) if stored else SeedData())
         self._settings_changed(connection)
 
     def _restore(self, connection: psycopg.Connection[Any], seed: SeedData) -> None:

@@ -25,10 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from omnitron_mock.clock import instant_key, moved_on, now_stamp
-from omnitron_mock.records import ItemRecord, OrderRecord, upgraded_order
+from omnitron_mock.records import OrderRecord, upgraded_order
 from omnitron_mock.store.base import (
     DEFAULT_JOURNAL_BYTES,
     ORDER_SORTS,
@@ -41,6 +41,8 @@ from omnitron_mock.store.base import (
     forget_verdicts,
     mapping_row,
     numbered_users,
+    seed_from_text,
+    seed_text,
     token_digest,
     user_holding_token,
 )
@@ -181,30 +183,6 @@ def _order_columns(order: OrderRecord | Row) -> tuple[object, ...]:
     if isinstance(order, OrderRecord):
         return order.is_send, order.status, instant_key(order.date_placed), instant_key(order.modified_date)
     return order["is_send"], order["status"], instant_key(order["date_placed"]), instant_key(order["modified_date"])
-
-
-def _seed_json(seed: SeedData) -> str:
-    # Orders and items as lists of their values: field names on each of a
-    # million items would triple the stored seed. Files written before
-    # records held these same lists.
-    return _dumps(
-        {
-            "users": seed.users,
-            "orders": [order.to_values() for order in seed.orders],
-            "items": [item.to_values() for item in seed.items],
-            "faults": seed.faults,
-        }
-    )
-
-
-def _seed_from_json(text: str) -> SeedData:
-    stored: dict[str, Any] = json.loads(text)
-    return SeedData(
-        users=stored.get("users", []),
-        orders=[OrderRecord.from_values(values) for values in stored.get("orders", [])],
-        items=[ItemRecord.from_values(values) for values in stored.get("items", [])],
-        faults=stored.get("faults", []),
-    )
 
 
 class _SQLiteTransaction:
@@ -795,7 +773,7 @@ class SQLiteStore:
     def initialize(self, seed: SeedData) -> None:
         with self._write(changes_settings=True) as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (_seed_json(seed),)
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('startup_seed', ?)", (seed_text(seed),)
             )
             seeded = connection.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone()
             if seeded is None:
@@ -816,7 +794,7 @@ class SQLiteStore:
 
     def _reset(self, connection: sqlite3.Connection) -> None:
         stored = connection.execute("SELECT value FROM meta WHERE key = 'startup_seed'").fetchone()
-        self._restore(connection, _seed_from_json(stored[0]) if stored else SeedData())
+        self._restore(connection, seed_from_text(stored[0]) if stored else SeedData())
 
     def _restore(self, connection: sqlite3.Connection, seed: SeedData) -> None:
         self._load(connection, seed, replace=True)
