@@ -172,7 +172,7 @@ def test_the_admin_reset_resets_every_world(client: FlaskClient) -> None:
     _bulk(client, ALICE, 11, "450")
     _bulk(client, BOB, 11, "450")
     client.get("/api/i1/active_user/")
-    assert client.post("/_mock/reset", headers=ADMIN).status_code == 200
+    assert client.post("/_mock/reset", headers=ADMIN).get_json() == {"status": "reset", "tenants": ["alice", "team"]}
     assert _journal_paths(client, ADMIN) == []
     assert (_status(client, ALICE, 11), _status(client, BOB, 11)) == ("400", "400")
     # One tenant named: that tenant alone.
@@ -216,7 +216,7 @@ def test_a_seed_past_the_order_quota_is_refused_and_loads_nothing(make_tenant_ap
     assert refused.status_code == 403
     assert refused.get_json() == {
         "detail": "This seed would leave the tenant with 5 orders; its quota is 3. "
-        "Seed fewer orders, or seed with ?replace=true to drop the ones it holds."
+        "Seed fewer orders, or with ?replace=true."
     }
     assert client.get("/_mock/state/orders", headers=ALICE).get_json()["count"] == 3
     # Orders the tenant holds already count once; replace counts the seed alone.
@@ -319,7 +319,12 @@ def test_the_inspector_shows_a_tenant_its_own_journal(client: FlaskClient) -> No
     assert "active_user" in admin_view and "bulk_status_update" not in admin_view
     assert 'name="tenant" value="team"' in admin_view
     assert ">Reset to the seed<" in admin_view
-    assert ">Reset every tenant to the seed<" in client.get("/_mock/").get_data(as_text=True)
+    root_view = client.get("/_mock/").get_data(as_text=True)
+    assert ">Reset every tenant to the seed<" in root_view
+    assert (
+        '<a href="/_mock/?tenant=alice">alice</a>' in root_view
+        and '<a href="/_mock/?tenant=team">team</a>' in root_view
+    )
 
 
 def test_without_tenant_mode_there_are_no_tenants(make_app: Any) -> None:
@@ -463,3 +468,41 @@ def test_settings_refuse_quotas_below_one_and_a_negative_idle_limit() -> None:
     ):
         with pytest.raises(ValueError, match=message):
             Settings(**changes)
+
+
+def test_a_startup_seed_past_the_order_quota_is_refused_at_start() -> None:
+    with pytest.raises(
+        ValueError, match=r"the startup seed has 2 orders, more than a tenant may hold \(--tenant-max-orders 1\)"
+    ):
+        create_app(Settings(tenant_per_user=True, tenant_max_orders=1), seed=SEED)
+
+
+def test_users_follow_the_startup_seed_on_a_database_that_holds_state(tmp_path: Path) -> None:
+    """A team added to the seed (and a changed token) reaches its world after a
+    restart, though the database keeps the worlds it holds."""
+    db = str(tmp_path / "state.sqlite3")
+    first = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=SEED).test_client()
+    assert _bulk(first, ALICE, 11, "450").status_code == 200
+    grown = {
+        **SEED,
+        "users": [
+            *SEED["users"][:2],
+            {"username": "carol", "password": "pw-carol", "token": "tok-carol-2", "tenant": "team"},
+            {"username": "dave", "password": "pw-dave"},
+        ],
+    }
+    restarted = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=grown).test_client()
+    # Dave's token is derived from the seed: every replica started from it knows the same one.
+    dave_token = restarted.post("/api/i1/auth/login/", json={"username": "dave", "password": "pw-dave"}).get_json()[
+        "key"
+    ]
+    dave = {"Authorization": f"Token {dave_token}"}
+    assert _journal_paths(restarted, dave) == [("POST", "/api/i1/auth/login/")]
+    assert _status(restarted, {"Authorization": "Token tok-carol-2"}, 11) == "400"
+    assert restarted.get("/api/i1/active_user/", headers=CAROL).status_code == 401
+    # Alice's world is as she left it.
+    assert _status(restarted, ALICE, 11) == "450"
+    again = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=grown).test_client()
+    assert again.post("/api/i1/auth/login/", json={"username": "dave", "password": "pw-dave"}).get_json() == {
+        "key": dave_token
+    }

@@ -114,17 +114,20 @@ def control_openapi() -> Response:
 @blueprint.post("/reset")
 def reset() -> Response:
     _raw_json_body()  # takes no body, but a form posted here is refused all the same
-    reset_caller_worlds()
-    return json_response({"status": "reset"})
+    tenants_reset = reset_caller_worlds()
+    return json_response(
+        {"status": "reset"} if tenants_reset is None else {"status": "reset", "tenants": tenants_reset}
+    )
 
 
-def reset_caller_worlds() -> None:
-    """Reset what the caller acts on: its world, or for the admin in tenant mode every world."""
+def reset_caller_worlds() -> list[str] | None:
+    """Reset what the caller acts on: its world, or for the admin in tenant mode
+    every world (then the tenants reset, else None)."""
     found = tenants()
     if found is not None and caller().everything:
-        found.reset_all()
-    else:
-        emulator().reset()
+        return found.reset_all()
+    emulator().reset()
+    return None
 
 
 @blueprint.post("/seed")

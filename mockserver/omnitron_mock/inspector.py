@@ -281,6 +281,8 @@ def _context() -> dict[str, Any]:
         "tenant": state.tenant,
         # The admin's reset on the root world resets every tenant: the button says so.
         "every_world": caller().everything,
+        # The admin on the root world picks a tenant to look at from these.
+        "tenant_names": found.names() if (found := tenants()) is not None and caller().everything else [],
         "query": request.query_string.decode("latin-1"),
     }
 
@@ -324,7 +326,8 @@ def require_own_page() -> None:
         {
             "detail": "Inspector form refused: it names no Origin of this emulator, no Sec-Fetch-Site: same-origin "
             "and not the token of the inspector's page. Post it from the page at /_mock/ (reload the page after "
-            "a restart), or use the JSON control API (POST /_mock/reset, DELETE /_mock/faults)."
+            "a restart; behind a load balancer, send the Origin header as browsers do, since each replica's page "
+            "has a token of its own), or use the JSON control API (POST /_mock/reset, DELETE /_mock/faults)."
         },
     )
 

@@ -7,8 +7,8 @@ holds its ``items``. Omitted fields take the defaults below.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -238,13 +238,21 @@ def _check_unique(errors: list[tuple[str, str]], where: str, values: list[object
         seen.add(value)
 
 
+def derived_token(username: str, password: str) -> str:
+    """The token of a user seeded without one: 40 hex characters, as DRF's
+    keys are, the same in every process that starts from the same seed (the
+    replicas of a shared deployment must agree on it). It tells nobody more
+    than the seed does: whoever has the password can log in for the token."""
+    secret = f"omnitron-mock token\0{username}\0{password}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(secret).hexdigest()[:40]
+
+
 def _user(raw: dict[str, Any]) -> Row:
     user = {
         "pk": raw.get("pk"),  # the store numbers users seeded without one
         "username": raw["username"],
         "password": raw["password"],
-        # DRF authtoken keys are 40 hex characters.
-        "token": raw.get("token") or secrets.token_hex(20),
+        "token": raw.get("token") or derived_token(raw["username"], raw["password"]),
         "email": raw.get("email", ""),
         "first_name": raw.get("first_name", ""),
         "last_name": raw.get("last_name", ""),

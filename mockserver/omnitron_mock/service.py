@@ -91,9 +91,9 @@ class Emulator:
         try:
             self.store.load(data, replace=replace, order_limit=self.order_quota)
         except OrderLimitExceeded as limit:
+            advice = "Seed fewer orders." if replace else "Seed fewer orders, or with ?replace=true."
             raise QuotaExceeded(
-                f"This seed would leave the tenant with {limit.held} orders; its quota is {limit.limit}. "
-                "Seed fewer orders, or seed with ?replace=true to drop the ones it holds."
+                f"This seed would leave the tenant with {limit.held} orders; its quota is {limit.limit}. {advice}"
             ) from None
         return SeedCounts(len(data.users), len(data.orders), len(data.items))
 

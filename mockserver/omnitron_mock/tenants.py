@@ -9,9 +9,9 @@ login for nobody) are served by the root world, which only the admin sees.
 Who a request belongs to is decided before anything else reads the store:
 the ``Authorization: Token`` header's user, or for a login the user whose
 username and password its body holds. The directory from tokens and users to
-tenants is read from the root store once, at start: users come from the
-startup seed and ``--user`` only (seeds may not add any in tenant mode), so
-every replica sharing a database reads the same one. Each tenant's world
+tenants is the startup seed's (and ``--user``'s; seeds may not add any in
+tenant mode), written into the root world and each tenant's at start, so
+every replica started from the same seed routes alike. Each tenant's world
 holds its own users alone: a tenant's state shows no other tenant's tokens.
 """
 
@@ -46,11 +46,19 @@ class Tenants:
         self, root: Emulator, space: TenantSpace, startup: SeedData, clock: Callable[[], float] = time.time
     ) -> None:
         """``root`` serves requests that name no tenant; ``startup`` is the
-        seed every new tenant starts from (its users are read from ``root``'s
-        store, so tokens generated at start are the same in every replica)."""
+        seed every new tenant starts from, and its users say who belongs where
+        (their tokens are the same in every replica that starts from it)."""
+        startup_orders = len({order.pk for order in startup.orders})
+        if startup_orders > root.settings.tenant_max_orders:
+            raise ValueError(
+                f"the startup seed has {startup_orders} orders, more than a tenant may hold "
+                f"(--tenant-max-orders {root.settings.tenant_max_orders}): raise the quota or seed fewer orders"
+            )
         self.root = root
         self._space = space
-        users = root.store.users()
+        users = startup.users
+        # A database from an earlier start keeps its state, but users follow this start's seed.
+        root.store.load(SeedData(users=users), replace=False)
         self._startup = startup
         self._users = {user["username"]: user for user in users}
         self._by_token = {token_digest(user["token"]): tenant_of(user) for user in users}
@@ -111,8 +119,10 @@ class Tenants:
                 root = self.root
                 store = self._space.open(name)
                 own_users = [user for user in self._users.values() if tenant_of(user) == name]
-                # Keeps the world another replica made: only an empty store takes the seed.
+                # Keeps the world another replica (or an earlier start) made: only an
+                # empty store takes the seed. Its users follow this start's seed all the same.
                 store.initialize(replace(self._startup, users=own_users))
+                store.load(SeedData(users=own_users), replace=False)
                 found = Emulator(
                     settings=root.settings,
                     contracts=root.contracts,
@@ -130,11 +140,13 @@ class Tenants:
         """Every tenant that had a world, with when it was last seen and whether it expired since."""
         return self._space.entries()
 
-    def reset_all(self) -> None:
-        """Every world back to the startup seed: the root's and each tenant's."""
+    def reset_all(self) -> list[str]:
+        """Every world back to the startup seed: the root's and each tenant's; the tenants'."""
         self.root.reset()
-        for entry in self._space.entries():
-            self._world(entry.name).reset()
+        names = [entry.name for entry in self._space.entries()]
+        for name in names:
+            self._world(name).reset()
+        return names
 
     def expire(self, name: str) -> None:
         """Send the tenant's world back to the startup seed now, as idle expiry does."""

@@ -56,8 +56,8 @@ class RemoteService:
         if response.status_code in (401, 403):
             raise RemoteEmulatorError(
                 f"the emulator at {self.url} refused {method} /_mock/{path} ({response.status_code}): "
-                f"{response.text[:300]}; set its admin token (OMNITRON_MOCK_ADMIN_TOKEN), or in tenant mode "
-                "the test user's token"
+                f"{response.text[:300]}; set its admin token (OMNITRON_MOCK_ADMIN_TOKEN), or, for an emulator "
+                "in tenant mode, override the omnitron_credentials fixture with a user it knows"
             )
         if response.status_code not in expected:
             raise RemoteEmulatorError(
