@@ -506,3 +506,13 @@ def test_users_follow_the_startup_seed_on_a_database_that_holds_state(tmp_path: 
     assert again.post("/api/i1/auth/login/", json={"username": "dave", "password": "pw-dave"}).get_json() == {
         "key": dave_token
     }
+
+
+def test_a_user_the_seed_no_longer_names_is_nobody(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite3")
+    create_app(Settings(tenant_per_user=True, db=db), seed=SEED)
+    smaller = {**SEED, "users": SEED["users"][1:]}
+    client = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=smaller).test_client()
+    assert client.get("/api/i1/active_user/", headers=ALICE).get_json() == {"detail": "Invalid token."}
+    assert client.post("/api/i1/auth/login/", json={"username": "alice", "password": "pw-alice"}).status_code == 400
+    assert client.get("/api/i1/active_user/", headers=BOB).status_code == 200

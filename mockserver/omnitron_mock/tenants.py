@@ -57,8 +57,9 @@ class Tenants:
         self.root = root
         self._space = space
         users = startup.users
-        # A database from an earlier start keeps its state, but users follow this start's seed.
-        root.store.load(SeedData(users=users), replace=False)
+        # The root world is nobody's: its orders and users are the startup seed's at every
+        # start, so a user the seed no longer names finds nothing there either.
+        root.store.load(startup, replace=True)
         self._startup = startup
         self._users = {user["username"]: user for user in users}
         self._by_token = {token_digest(user["token"]): tenant_of(user) for user in users}
