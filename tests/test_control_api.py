@@ -435,7 +435,7 @@ def test_a_worker_built_after_a_switch_leaves_it_alone(tmp_path: Path) -> None:
     settings = Settings(db=str(tmp_path / "state.db"))
     first = create_app(settings)
     assert first.test_client().put("/_mock/strict", json={"strict": True}).status_code == 200
-    late = create_app(settings, apply_startup_strictness=False)
+    late = create_app(settings, startup_writes=False)
     assert late.test_client().get("/_mock/strict").get_json() == {"strict": True}
     restarted = create_app(settings)
     assert restarted.test_client().get("/_mock/strict").get_json() == {"strict": False}

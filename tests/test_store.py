@@ -275,6 +275,15 @@ def test_a_reset_unless_used_since_keeps_a_world_used_since(store: Store) -> Non
     assert store.reset_unless_used_since("2000-01-01T00:00:00.000Z") is True
 
 
+def test_replace_users_leaves_exactly_those_users(store: Store) -> None:
+    orders = store.snapshot()["orders"]
+    [kept] = build_seed({"users": [{"username": "kept", "password": "pw", "token": "kept-token"}]}).users
+    store.replace_users([kept])
+    assert [user["username"] for user in store.users()] == ["kept"]
+    assert store.user_by_token("kept-token") is not None
+    assert store.snapshot()["orders"] == orders
+
+
 def test_a_load_past_the_order_limit_loads_nothing(store: Store) -> None:
     before = store.snapshot()
     held = len(before["orders"])

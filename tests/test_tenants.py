@@ -516,3 +516,60 @@ def test_a_user_the_seed_no_longer_names_is_nobody(tmp_path: Path) -> None:
     assert client.get("/api/i1/active_user/", headers=ALICE).get_json() == {"detail": "Invalid token."}
     assert client.post("/api/i1/auth/login/", json={"username": "alice", "password": "pw-alice"}).status_code == 400
     assert client.get("/api/i1/active_user/", headers=BOB).status_code == 200
+
+
+def test_a_worker_started_late_leaves_the_root_world_alone(tmp_path: Path) -> None:
+    settings = Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=str(tmp_path / "state.sqlite3"))
+    first = create_app(settings, seed=SEED).test_client()
+    assert (
+        first.post("/_mock/seed", json={"orders": [{"id": 9, "items": [{"id": 90}]}]}, headers=ADMIN).status_code == 200
+    )
+    late = create_app(settings, seed=SEED, startup_writes=False).test_client()
+    assert late.get("/_mock/state/orders", headers=ADMIN).get_json()["count"] == 3
+
+
+def test_a_start_refused_for_the_quota_changes_nothing_stored(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite3")
+    running = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=SEED).test_client()
+    greedy = {**SEED, "orders": [{"id": n} for n in range(1, 6)]}
+    with pytest.raises(ValueError, match="the startup seed has 5 orders"):
+        create_app(Settings(tenant_per_user=True, tenant_max_orders=3, strict=True, db=db), seed=greedy)
+    assert running.get("/_mock/strict", headers=ADMIN).get_json() == {"strict": False}
+    assert running.post("/_mock/reset", headers=ADMIN).status_code == 200
+    assert running.get("/_mock/state/orders", headers=ADMIN).get_json()["count"] == 2
+
+
+def test_a_user_moved_to_another_tenant_leaves_its_old_world(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite3")
+    before = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=SEED).test_client()
+    assert before.get("/api/i1/active_user/", headers=CAROL).status_code == 200
+    moved = {**SEED, "users": [*SEED["users"][:2], {**SEED["users"][2], "tenant": "alice"}]}
+    after = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=db), seed=moved).test_client()
+    team_users = after.get("/_mock/state?tenant=team", headers=ADMIN).get_json()["users"]
+    assert [user["username"] for user in team_users] == ["bob"]
+    assert after.get("/api/i1/active_user/", headers=CAROL).status_code == 200
+    assert _journal_paths(after, ALICE) == [("GET", "/api/i1/active_user/")]
+
+
+def test_an_inactive_users_token_reaches_no_tenant() -> None:
+    inactive = {
+        **SEED,
+        "users": [*SEED["users"], {"username": "gone", "password": "x", "token": "tok-gone", "is_active": False}],
+    }
+    gone_client = create_app(Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN), seed=inactive).test_client()
+    gone = {"Authorization": "Token tok-gone"}
+    assert gone_client.get("/api/i1/active_user/", headers=gone).get_json() == {"detail": "User inactive or deleted."}
+    assert gone_client.post("/_mock/reset", headers=gone).status_code == 403
+
+
+def test_a_tenant_used_after_the_admin_expired_it_still_expires_when_idle(tmp_path: Path) -> None:
+    settings = Settings(tenant_per_user=True, admin_token=ADMIN_TOKEN, db=str(tmp_path / "state.sqlite3"))
+    first, second = create_app(settings, seed=SEED), create_app(settings, seed=SEED)
+    _bulk(first.test_client(), ALICE, 11, "450")
+    assert second.test_client().delete("/_mock/tenants/alice", headers=ADMIN).status_code == 204
+    # Used again through the first replica, which noted her a moment ago and does not again yet.
+    assert _bulk(first.test_client(), ALICE, 12, "450").status_code == 200
+    tenants = tenants_of(second)
+    assert tenants is not None
+    assert tenants.expire_idle(now=time.time() + settings.tenant_idle_seconds + 10) == ["alice"]
+    assert _status(first.test_client(), ALICE, 12) == "400"

@@ -30,7 +30,7 @@ from omnitron_mock.site_guard import INSPECTOR_HEADERS, cross_site_problem
 from omnitron_mock.store.base import SeedData, Store
 from omnitron_mock.store.choice import open_store, open_tenant_space
 from omnitron_mock.store.memory import MemoryStore
-from omnitron_mock.tenants import Tenants
+from omnitron_mock.tenants import Tenants, check_startup_seed
 
 
 def create_app(
@@ -40,7 +40,7 @@ def create_app(
     users: Sequence[UserSpec] = (),
     faults: object = None,
     *,
-    apply_startup_strictness: bool = True,
+    startup_writes: bool = True,
 ) -> Flask:
     """An emulator app.
 
@@ -51,15 +51,20 @@ def create_app(
     ``users`` replace the development user (see :func:`omnitron_mock.seed.startup_seed`).
     ``faults`` (one fault spec or a list: a fault profile) are active from the
     start and come back with every reset.
-    ``apply_startup_strictness=False`` leaves the stored strict switch alone:
-    for the worker processes of one server, whose parent set it already (a
-    worker starting late must not undo a switch another worker made).
+    ``startup_writes=False`` leaves out what a server's start writes into a
+    store that already holds state: the strict switch back to the settings'
+    and, in tenant mode, the root world back to the startup seed. For the
+    worker processes of one server, whose parent wrote them already: a worker
+    starting late (or replacing one that died) must not undo what another did.
     """
     settings = settings or Settings()
     contracts = Contracts(settings.extra_statuses, settings.extra_shipping_companies, settings.max_items)
     initial = seed if isinstance(seed, SeedData) else startup_seed(seed, users, contracts)
     if faults is not None:
         initial = replace(initial, faults=[*initial.faults, *normalise_all(faults, contracts)])
+    if settings.tenant_per_user:
+        # Before anything is written: a refused start leaves a shared database as it was.
+        check_startup_seed(initial, settings)
     if store is None and settings.db:
         store = open_store(settings.db, settings.journal_limit, settings.journal_bytes)
     elif store is None:
@@ -73,11 +78,15 @@ def create_app(
     store.initialize(initial)
     # A mode, not state: a database from an earlier run keeps its rows, but the
     # settings this server started with decide strictness until switched.
-    if apply_startup_strictness:
+    if startup_writes:
         state.set_strict(settings.strict)
     # In tenant mode users decide the tenants, and every replica must read the same ones.
     state.users_fixed = settings.tenant_per_user
-    tenants = Tenants(state, open_tenant_space(settings, store), initial) if settings.tenant_per_user else None
+    tenants = (
+        Tenants(state, open_tenant_space(settings, store), initial, startup_writes=startup_writes)
+        if settings.tenant_per_user
+        else None
+    )
 
     app = Flask("omnitron_mock")
     app.extensions[EXTENSION_KEY] = state

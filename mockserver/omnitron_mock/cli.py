@@ -329,10 +329,8 @@ def serve(args: argparse.Namespace) -> int:
     users = args.user or env_users()
     faults = read_fault_profile(faults_path) if faults_path else None
 
-    def build(apply_startup_strictness: bool = True) -> Flask:
-        return create_app(
-            settings, seed=seed, users=users, faults=faults, apply_startup_strictness=apply_startup_strictness
-        )
+    def build(startup_writes: bool = True) -> Flask:
+        return create_app(settings, seed=seed, users=users, faults=faults, startup_writes=startup_writes)
 
     # Built here in every case: a bad seed or profile stops the start with its
     # message, and the banner shows the users and faults the state holds.
@@ -352,7 +350,7 @@ def serve(args: argparse.Namespace) -> int:
 
     def work() -> None:
         with contextlib.suppress(KeyboardInterrupt):
-            HTTPServer(build(apply_startup_strictness=False), sock=sock, **server_options).serve_forever()
+            HTTPServer(build(startup_writes=False), sock=sock, **server_options).serve_forever()
 
     # Printed once the workers exist: the socket queues connections until one accepts.
     return run_workers(workers, work, started=lambda: print(banner, flush=True))

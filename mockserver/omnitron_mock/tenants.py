@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from omnitron_mock.config import Settings
 from omnitron_mock.service import Emulator
 from omnitron_mock.store.base import Row, SeedData, journal_time, token_digest
 from omnitron_mock.store.tenant_space import TenantEntry, TenantSpace
@@ -32,6 +33,17 @@ from omnitron_mock.store.tenant_space import TenantEntry, TenantSpace
 # the register lags by no more than this, well inside any idle limit.
 _NOTE_FRACTION = 10
 _MAX_NOTE_SECONDS = 60.0
+
+
+def check_startup_seed(startup: SeedData, settings: Settings) -> None:
+    """Refuse a startup seed every tenant would start over its order quota,
+    before anything is written."""
+    startup_orders = len({order.pk for order in startup.orders})
+    if startup_orders > settings.tenant_max_orders:
+        raise ValueError(
+            f"the startup seed has {startup_orders} orders, more than a tenant may hold "
+            f"(--tenant-max-orders {settings.tenant_max_orders}): raise the quota or seed fewer orders"
+        )
 
 
 def tenant_of(user: Row) -> str:
@@ -43,26 +55,30 @@ class Tenants:
     """The worlds of a tenant-per-user emulator, by tenant name."""
 
     def __init__(
-        self, root: Emulator, space: TenantSpace, startup: SeedData, clock: Callable[[], float] = time.time
+        self,
+        root: Emulator,
+        space: TenantSpace,
+        startup: SeedData,
+        clock: Callable[[], float] = time.time,
+        *,
+        startup_writes: bool = True,
     ) -> None:
         """``root`` serves requests that name no tenant; ``startup`` is the
         seed every new tenant starts from, and its users say who belongs where
-        (their tokens are the same in every replica that starts from it)."""
-        startup_orders = len({order.pk for order in startup.orders})
-        if startup_orders > root.settings.tenant_max_orders:
-            raise ValueError(
-                f"the startup seed has {startup_orders} orders, more than a tenant may hold "
-                f"(--tenant-max-orders {root.settings.tenant_max_orders}): raise the quota or seed fewer orders"
-            )
+        (their tokens are the same in every replica that starts from it).
+        ``startup_writes``: put the root world back to the startup seed (see
+        :func:`omnitron_mock.app.create_app`)."""
         self.root = root
         self._space = space
         users = startup.users
-        # The root world is nobody's: its orders and users are the startup seed's at every
-        # start, so a user the seed no longer names finds nothing there either.
-        root.store.load(startup, replace=True)
+        if startup_writes:
+            # The root world is nobody's: its orders and users are the startup seed's at every
+            # start, so a user the seed no longer names finds nothing there either.
+            root.store.load(startup, replace=True)
         self._startup = startup
         self._users = {user["username"]: user for user in users}
-        self._by_token = {token_digest(user["token"]): tenant_of(user) for user in users}
+        # An inactive user's token reaches no tenant (its API calls get DRF's 401 in the root world).
+        self._by_token = {token_digest(user["token"]): tenant_of(user) for user in users if user["is_active"]}
         self._by_username = {user["username"]: tenant_of(user) for user in users}
         self._clock = clock
         self._lock = threading.Lock()
@@ -123,7 +139,7 @@ class Tenants:
                 # Keeps the world another replica (or an earlier start) made: only an
                 # empty store takes the seed. Its users follow this start's seed all the same.
                 store.initialize(replace(self._startup, users=own_users))
-                store.load(SeedData(users=own_users), replace=False)
+                store.replace_users(own_users)
                 found = Emulator(
                     settings=root.settings,
                     contracts=root.contracts,
@@ -168,9 +184,14 @@ class Tenants:
         cutoff = now - idle
         expired = []
         for entry in self._space.entries():
-            if entry.expired or entry.last_seen >= cutoff:
+            if entry.last_seen >= cutoff:
                 continue
-            if self._world(entry.name).reset_if_unused_since(journal_time(cutoff)):
+            world = self._world(entry.name)
+            # Expired and unused since (a reset empties the journal): nothing to do. Used
+            # since, through a replica that has not noted it yet: idle again now, reset again.
+            if entry.expired and not world.store.journal_count():
+                continue
+            if world.reset_if_unused_since(journal_time(cutoff)):
                 self._space.mark_expired(entry.name, unseen_since=cutoff)
                 self._noted.pop(entry.name, None)
                 expired.append(entry.name)

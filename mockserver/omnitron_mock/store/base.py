@@ -337,6 +337,11 @@ class Store(Protocol):
         then hold more than ``order_limit`` orders (checked in the same step)."""
         ...
 
+    def replace_users(self, users: list[Row]) -> None:
+        """Make the stored users exactly ``users`` (numbered as :meth:`load`
+        numbers them); orders, items and the rest stay."""
+        ...
+
     def reset_unless_used_since(self, since: str) -> bool:
         """Reset as :meth:`reset` does, unless the journal's newest entry is from
         ``since`` (a :func:`journal_time`) or later; whether it reset. Checked

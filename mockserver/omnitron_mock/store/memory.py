@@ -163,6 +163,12 @@ class MemoryStore:
             self._clear_journal()
             self._faults = copy.deepcopy(self._startup.faults)
 
+    def replace_users(self, users: list[Row]) -> None:
+        with self._lock:
+            self._users.clear()
+            self._tokens.clear()
+            self.load(SeedData(users=users), replace=False)
+
     def reset_unless_used_since(self, since: str) -> bool:
         with self._lock:
             if self._journal and self._journal[-1]["time"] >= since:

@@ -537,6 +537,12 @@ class PostgresStore:
         with self._write() as connection:
             self._reset(connection)
 
+    def replace_users(self, users: list[Row]) -> None:
+        with self._write() as connection:
+            connection.execute("DELETE FROM users")
+            self._load(connection, SeedData(users=users), replace=False)
+            self._settings_changed(connection)
+
     def reset_unless_used_since(self, since: str) -> bool:
         with self._write() as connection:
             newest = connection.execute("SELECT data FROM journal ORDER BY id DESC LIMIT 1").fetchone()

@@ -784,6 +784,11 @@ class SQLiteStore:
         with self._write(changes_settings=True, shrink=True) as connection:
             self._reset(connection)
 
+    def replace_users(self, users: list[Row]) -> None:
+        with self._write(changes_settings=True) as connection:
+            connection.execute("DELETE FROM users")
+            self._load(connection, SeedData(users=users), replace=False)
+
     def reset_unless_used_since(self, since: str) -> bool:
         with self._write(changes_settings=True, shrink=True) as connection:
             newest = connection.execute("SELECT data FROM journal ORDER BY id DESC LIMIT 1").fetchone()
