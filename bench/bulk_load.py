@@ -1,7 +1,9 @@
 """Bulk load spread over one or more servers: requests per second and latency percentiles.
 
 A fixed number of connections, each bound to one target (connection ``i``
-to target ``i mod n``, as a round-robin TCP balancer places them), each
+to target ``i mod n``, as a round-robin TCP balancer places them) and one
+user's token (connection ``i`` to token ``i mod m``: by default the one
+development user; in tenant mode each user's token names its own world), each
 sending the documented 3-item bulk with tracking numbers of its own (so that
 every bulk changes its items, as an ERP's updates do) and waiting for the
 answer before the next (a closed loop). Bounded in time (``seconds``; wrk
@@ -10,7 +12,10 @@ rate would no longer be a rate over ``seconds``).
 
 wrk drives it when installed (a C client: little of the machine's CPU goes
 to the load); otherwise Python threads in this process do, which on a small
-machine take a visible share of the CPU themselves.
+machine take a visible share of the CPU themselves. wrk's connections share
+their thread's target and headers, so wrk runs one thread per (target,
+token) pair at least: thread ``t`` holds connections ``i`` with ``i mod
+threads == t``, which gives every connection the target and token above.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from common import BULK_HEADERS, BULK_PATH, DOCUMENTED_REQUEST
+from common import BULK_HEADERS, BULK_PATH, DEV_TOKEN, DOCUMENTED_REQUEST
 
 # The documented body, its two tracking numbers replaced per request.
 _TAG = "@TAG@"
@@ -68,13 +74,37 @@ class LoadResult:
         return {**asdict(self), "req_per_s": self.rate}
 
 
-def run_load(urls: list[str], seconds: float, connections: int, max_requests: int, client: str = "auto") -> LoadResult:
-    """Load ``urls`` (base URLs) with bulks; ``client``: ``wrk``, ``python`` or ``auto``."""
+def run_load(
+    urls: list[str],
+    seconds: float,
+    connections: int,
+    max_requests: int,
+    client: str = "auto",
+    tokens: Sequence[str] = (DEV_TOKEN,),
+    wrk_threads: int | None = None,
+) -> LoadResult:
+    """Load ``urls`` (base URLs) with bulks; ``client``: ``wrk``, ``python`` or
+    ``auto``. Connection ``i`` goes to ``urls[i mod n]`` with ``tokens[i mod m]``.
+    ``wrk_threads``: wrk's thread count (default the fewest that keeps every
+    thread on one target and one token, and at least 2), a multiple of the
+    (target, token) pairs; the same count for every row keeps them alike."""
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
-    if connections % len(urls):
-        raise ValueError(f"{connections} connections do not spread evenly over {len(urls)} servers")
-    found = (_wrk if client == "wrk" else _python)(urls, seconds, connections, max_requests)
+    pairs = math.lcm(len(urls), len(tokens))
+    if connections % pairs:
+        raise ValueError(
+            f"{connections} connections do not spread evenly over {len(urls)} servers and {len(tokens)} users"
+        )
+    threads = max(2, pairs) if wrk_threads is None else wrk_threads
+    if client == "wrk" and (threads % pairs or connections % threads):
+        raise ValueError(
+            f"{threads} wrk threads: the count must be a multiple of the {pairs} (server, user) pairs "
+            f"and divide the {connections} connections"
+        )
+    if client == "wrk":
+        found = _wrk(urls, list(tokens), seconds, connections, max_requests, threads)
+    else:
+        found = _python(urls, list(tokens), seconds, connections, max_requests)
     if found.capped:
         raise RuntimeError(
             f"the load reached its cap of {max_requests} requests within {seconds} s: "
@@ -83,14 +113,16 @@ def run_load(urls: list[str], seconds: float, connections: int, max_requests: in
     return found
 
 
-def _wrk_script(urls: list[str], max_requests: int, threads: int) -> str:
+def _wrk_script(urls: list[str], tokens: list[str], max_requests: int, threads: int) -> str:
     head, middle, tail = body_template()
     targets = ", ".join(f'{{"{parts.hostname}", "{parts.port}"}}' for parts in map(urlsplit, urls))
     headers = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in BULK_HEADERS.items())
+    authorizations = ", ".join(json.dumps(f"Token {token}") for token in tokens)
     return f"""
 wrk.method = "PATCH"
 {headers}
 local targets = {{{targets}}}
+local authorizations = {{{authorizations}}}
 local addresses = {{}}
 for index, target in ipairs(targets) do addresses[index] = wrk.lookup(target[1], target[2])[1] end
 local threads = {{}}
@@ -99,11 +131,17 @@ local head, middle, tail = {json.dumps(head)}, {json.dumps(middle)}, {json.dumps
 
 function setup(thread)
   local index = #threads + 1
-  -- Thread i talks to target i mod n: its connections all go there.
+  -- Thread i talks to target i mod n as user i mod m: its connections all do.
   thread.addr = addresses[(index - 1) % #addresses + 1]
   thread:set("client", index)
   thread:set("target", (index - 1) % #addresses + 1)
+  thread:set("authorization", authorizations[(index - 1) % #authorizations + 1])
   table.insert(threads, thread)
+end
+
+-- In the thread's own state, after setup's values arrived: its headers are its own.
+function init(args)
+  wrk.headers["Authorization"] = authorization
 end
 
 sent, answered, failed, capped = 0, 0, 0, 0
@@ -145,11 +183,11 @@ end
 """
 
 
-def _wrk(urls: list[str], seconds: float, connections: int, max_requests: int) -> LoadResult:
-    # One wrk thread per target at least (a thread's connections share its target), two at least.
-    threads = max(2, len(urls))
+def _wrk(
+    urls: list[str], tokens: list[str], seconds: float, connections: int, max_requests: int, threads: int
+) -> LoadResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_wrk_script(urls, max_requests, threads))
+        script.write(_wrk_script(urls, tokens, max_requests, threads))
     try:
         # wrk counts whole seconds; the rate below divides by the time it measured.
         command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
@@ -180,7 +218,7 @@ def _wrk(urls: list[str], seconds: float, connections: int, max_requests: int) -
     )
 
 
-def _python(urls: list[str], seconds: float, connections: int, max_requests: int) -> LoadResult:
+def _python(urls: list[str], tokens: list[str], seconds: float, connections: int, max_requests: int) -> LoadResult:
     head, middle, tail = body_template()
     targets = [urlsplit(url) for url in urls]
     latencies: list[list[float]] = [[] for _ in range(connections)]
@@ -193,6 +231,7 @@ def _python(urls: list[str], seconds: float, connections: int, max_requests: int
 
     def connection_loop(index: int) -> None:
         target = targets[index % len(targets)]
+        headers = {**BULK_HEADERS, "Authorization": f"Token {tokens[index % len(tokens)]}"}
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
         sent = 0
         try:
@@ -205,7 +244,7 @@ def _python(urls: list[str], seconds: float, connections: int, max_requests: int
                 payload = f"{head}{tag}{middle}{tag}{tail}".encode()
                 began = time.perf_counter()
                 try:
-                    connection.request("PATCH", BULK_PATH, body=payload, headers=BULK_HEADERS)
+                    connection.request("PATCH", BULK_PATH, body=payload, headers=headers)
                     response = connection.getresponse()
                     response.read()
                 except (OSError, http.client.HTTPException):

@@ -117,13 +117,16 @@ class Served:
 
 @contextmanager
 def serving_all(
-    commands: Sequence[tuple[Sequence[str], dict[str, str] | None]], deadline: float = 60.0
+    commands: Sequence[tuple[Sequence[str], dict[str, str] | None]],
+    deadline: float = 60.0,
+    probe_tokens: Sequence[str | None] | None = None,
 ) -> Iterator[list[Served]]:
     """``serve --port 0`` processes, started together; yields them with their
     base URLs, each read from its banner (the port the kernel gave it), once
     every bulk endpoint answers. Each is configured by its command and ``env``
     alone (no ``OMNITRON_MOCK_*`` variable of this shell). All are stopped when
-    the block ends."""
+    the block ends. ``probe_tokens``: the token each one's readiness bulk
+    sends (None: the development user's), for servers seeded without that user."""
     with contextlib.ExitStack() as running:
         folder = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="omnitron-serve-")))
         started = time.perf_counter()
@@ -141,8 +144,10 @@ def serving_all(
                 time.sleep(0.01)
             served.append(Served(found.group(1), child.pid))
         body = json.dumps(DOCUMENTED_REQUEST).encode()
-        for server in served:
-            wait_for(server.url + BULK_PATH, deadline, "PATCH", body, BULK_HEADERS)
+        tokens = probe_tokens or [None] * len(served)
+        for server, token in zip(served, tokens, strict=True):
+            headers = BULK_HEADERS if token is None else {**BULK_HEADERS, "Authorization": f"Token {token}"}
+            wait_for(server.url + BULK_PATH, deadline, "PATCH", body, headers)
         yield served
 
 

@@ -1,6 +1,6 @@
 """What one bulk asks of PostgreSQL: round trips, those under the write lock, time.
 
-    python bench/postgres_round_trips.py [--baseline CHECKOUT] [--alternations 4] [--calls 300]
+    python bench/postgres_round_trips.py [--baseline CHECKOUT] [--tenant-mode] [--alternations 4] [--calls 300]
 
 Starts its own PostgreSQL (tests/postgres.py's starter, the tests' settings)
 and, in a fresh process per checkout and alternation, sends bulks straight
@@ -17,6 +17,10 @@ end of its transaction, the part every writer waits for. Time: the fastest
 round of ``--calls`` changing bulks, µs per bulk, and of it the time under
 the lock (with one client; one lock for every replica: its inverse bounds
 the bulks per second of all replicas together).
+
+``--tenant-mode`` adds this checkout in tenant mode (``tenant_per_user``),
+the bulks in the development user's world (a schema of its own), to the
+same alternations: what tenant mode adds to a bulk.
 """
 
 from __future__ import annotations
@@ -101,13 +105,14 @@ class Counter:
         psycopg.Connection.transaction = counted_transaction  # type: ignore[method-assign,assignment]
 
 
-def one_process(url: str, calls: int) -> dict[str, Any]:
+def one_process(url: str, calls: int, tenant_mode: bool = False) -> dict[str, Any]:
     """Counts per bulk and the fastest round's µs per bulk, for the emulator importable here."""
     counter = Counter()
     counter.install()
     from omnitron_mock import Settings, create_app
 
-    app = create_app(Settings(db=url))
+    # Named only when asked: a baseline from before tenant mode has no such setting.
+    app = create_app(Settings(db=url, **({"tenant_per_user": True} if tenant_mode else {})))
     head, middle, tail = body_template()
     sent = 0
 
@@ -147,14 +152,21 @@ def one_process(url: str, calls: int) -> dict[str, Any]:
     return figures
 
 
-def measure(checkout: Path | None, url: str, calls: int) -> dict[str, Any]:
+def measure(checkout: Path | None, url: str, calls: int, tenant_mode: bool = False) -> dict[str, Any]:
     environment = dict(os.environ)
     if checkout is not None:
         # The baseline's packages first on the path: the installed ones are this checkout's.
         parts = (checkout / "mockserver", checkout / "pytest_plugin", checkout)
         environment["PYTHONPATH"] = os.pathsep.join(str(part) for part in parts)
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--one-process", url, str(calls)],
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--one-process",
+            url,
+            str(calls),
+            *(["--tenant-mode"] if tenant_mode else []),
+        ],
         capture_output=True,
         text=True,
         env=environment,
@@ -168,6 +180,7 @@ def measure(checkout: Path | None, url: str, calls: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, help="a checkout to compare with")
+    parser.add_argument("--tenant-mode", action="store_true", help="add this checkout in tenant mode")
     parser.add_argument("--alternations", type=int, default=4)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--json", type=Path, help="default bench/results/postgres_round_trips.json")
@@ -175,18 +188,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.one_process:
         url, calls = args.one_process
-        print(json.dumps(one_process(url, int(calls))))
+        print(json.dumps(one_process(url, int(calls), args.tenant_mode)))
         return
-    checkouts: dict[str, Path | None] = {"this checkout": None}
+    # Each row: the checkout (None: this one) and whether in tenant mode.
+    checkouts: dict[str, tuple[Path | None, bool]] = {"this checkout": (None, False)}
+    if args.tenant_mode:
+        checkouts["this checkout, tenant mode"] = (None, True)
     if args.baseline is not None:
-        checkouts["baseline"] = args.baseline.resolve()
+        checkouts["baseline"] = (args.baseline.resolve(), False)
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in checkouts}
     with running_postgres() as server:
         for alternation in range(args.alternations):
-            for index, (name, checkout) in enumerate(checkouts.items()):
+            for index, (name, (checkout, tenant_mode)) in enumerate(checkouts.items()):
                 # A fresh database each time: no process inherits another's journal or counters.
                 url = server.create_database(f"trips_{alternation}_{index}")
-                found[name].append(measure(checkout, url, args.calls))
+                found[name].append(measure(checkout, url, args.calls, tenant_mode))
                 print(f"{name}: {found[name][-1]}", flush=True)
     rows, figures = [], {}
     for name, runs in found.items():
@@ -212,6 +228,12 @@ def main() -> None:
         figures["time_this_over_baseline"] = ratio
         figures["under_lock_this_over_baseline"] = held
         print(f"\nthis checkout / baseline, µs per changing bulk: {ratio:.2f}x, under the write lock: {held:.2f}x")
+    if "this checkout, tenant mode" in figures:
+        tenant, single = figures["this checkout, tenant mode"], figures["this checkout"]
+        figures["time_tenant_mode_over_single_world"] = tenant["fastest_us_per_bulk"] / single["fastest_us_per_bulk"]
+        print(
+            f"\ntenant mode / single world, µs per changing bulk: {figures['time_tenant_mode_over_single_world']:.2f}x"
+        )
     figures["settings"] = {"alternations": args.alternations, "calls": args.calls, "rounds": ROUNDS}
     print(f"\nwrote {save('postgres_round_trips', figures, args.json)}")
 

@@ -3,7 +3,7 @@ SQLite and memory, and from one emulator replica to two on one database.
 
     python bench/shared_store.py [--rounds 5] [--seconds 5] [--connections 16]
         [--threads 8] [--warm-up 1] [--client auto|wrk|python] [--max-requests N]
-        [--baseline CHECKOUT] [--pg-setting NAME=VALUE ...] [--json PATH]
+        [--baseline CHECKOUT] [--tenants N] [--pg-setting NAME=VALUE ...] [--json PATH]
 
 It starts its own PostgreSQL (Debian's ``postgresql``, ``initdb`` into a
 temporary folder, on a free port: tests/postgres.py's starter) and these
@@ -27,6 +27,22 @@ rounds, and each ratio is the median of the rounds' own ratios.
 (replica A alone and A+B, on a database of their own) to the same rounds:
 a change to the PostgreSQL store, before and after, in one run.
 
+``--tenants N`` adds tenant mode (``serve --tenant-per-user``) on a database
+of its own, to the same rounds:
+
+- ``postgres, tenant mode``: replica C, its startup seed the default seed's
+  orders and N users with tokens of their own (bench/tenant_worlds.py);
+  connection i sends its bulks with user i mod N's token, so to that user's
+  world (a PostgreSQL schema with its own write lock);
+- ``postgres, tenant mode, 2 replicas``: replicas C and D on that database,
+  connection i to replica i mod 2 as above (with N even, each user's
+  connections all reach one replica).
+
+wrk then runs one thread per (replica, user) pair, lcm(2, N) threads, for
+every row of the run alike (bench/bulk_load.py); ``--connections`` must be a
+multiple of that. Each world gets its first bulk before the rounds (that
+makes its schema), and is read back after them through both replicas.
+
 PostgreSQL runs with ``fsync=on`` and ``synchronous_commit=off``: SQLite's
 guarantee here (WAL, ``synchronous=NORMAL``), a crash of the machine may lose
 the newest commits but corrupts nothing. ``--pg-setting`` changes any setting
@@ -40,7 +56,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -51,7 +69,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cpu_use
 from bulk_load import LoadResult, run_load
-from common import Served, median, save, serving_all, table
+from common import DEV_TOKEN, Served, median, save, serving_all, table
+from tenant_worlds import open_worlds, serve_options, tokens, tracking_numbers
 
 from tests.postgres import running_postgres
 
@@ -61,6 +80,8 @@ POSTGRES = "postgres"
 POSTGRES_2 = "postgres, 2 replicas"
 BASELINE = "baseline postgres"
 BASELINE_2 = "baseline postgres, 2 replicas"
+TENANTS = "postgres, tenant mode"
+TENANTS_2 = "postgres, tenant mode, 2 replicas"
 # Durable as the SQLite store is (see the module's docstring); the tests' server runs without fsync.
 PG_SETTINGS = {"fsync": "on", "synchronous_commit": "off"}
 
@@ -91,6 +112,14 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
     return settings
 
 
+def tenant_journal_quota(args: argparse.Namespace) -> int:
+    """More than every request the run can send one tenant (each run's cap and
+    its connections in flight, the warm-up, the probes): a full journal would
+    refuse the tenant's calls (403) mid-run, where the single world trims its own."""
+    runs = 2 * (args.rounds + 1)
+    return runs * (args.max_requests + args.connections) + 2 * args.tenants + 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -101,12 +130,22 @@ def main() -> None:
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--max-requests", type=int, default=200_000, help="a run's request cap (a safety bound)")
     parser.add_argument("--baseline", type=Path, help="a checkout whose emulator is measured on PostgreSQL beside")
+    parser.add_argument(
+        "--tenants", type=int, default=0, metavar="N", help="add tenant-mode rows with N users (0: none)"
+    )
     parser.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--json", type=Path, help="where to write the figures (default bench/results/shared_store.json)"
     )
     args = parser.parse_args()
     settings = parse_settings(args.pg_setting)
+    if args.tenants < 0:
+        parser.error("--tenants wants 0 (no tenant rows) or more users")
+    users = tokens(args.tenants)
+    # Every row's wrk alike: a thread per (replica, user) pair of the tenant rows.
+    wrk_threads = max(2, math.lcm(2, args.tenants)) if args.tenants else None
+    if wrk_threads and args.connections % wrk_threads:
+        parser.error(f"--tenants {args.tenants}: --connections must be a multiple of lcm(2, N) = {wrk_threads}")
     found_cores = cores()
     print(
         f"cores: {found_cores['usable_by_this_process']} (os.cpu_count {found_cores['cpu_count']}), shared by "
@@ -132,21 +171,48 @@ def main() -> None:
                 (serve_command(before, args.threads), environment),
                 (serve_command(before, args.threads), environment),
             ]
-        memory, sqlite, replica_a, replica_b, *baseline = running.enter_context(serving_all(commands))
+        probes: list[str | None] = [None] * len(commands)
+        if args.tenants:
+            tenant_db = server.create_database("tenants")
+            options = serve_options(Path(work), args.tenants, tenant_journal_quota(args))
+            commands += [([*serve_command(tenant_db, args.threads), *options], None)] * 2
+            probes += [users[0]] * 2
+        started = running.enter_context(serving_all(commands, probe_tokens=probes))
+        memory, sqlite, replica_a, replica_b = started[:4]
         servers: dict[str, list[Served]] = {
             MEMORY: [memory],
             SQLITE: [sqlite],
             POSTGRES: [replica_a],
             POSTGRES_2: [replica_a, replica_b],
         }
-        if baseline:
-            servers[BASELINE] = baseline[:1]
-            servers[BASELINE_2] = baseline
+        if args.tenants:
+            servers[TENANTS] = started[-2:-1]
+            servers[TENANTS_2] = started[-2:]
+        if args.baseline is not None:
+            servers[BASELINE] = started[4:5]
+            servers[BASELINE_2] = started[4:6]
         targets = {name: [served.url for served in row] for name, row in servers.items()}
+        row_users = {TENANTS: users, TENANTS_2: users} if args.tenants else {}
+        if args.tenants:
+            open_worlds(targets[TENANTS_2], users)
+            client = "wrk" if args.client == "wrk" or (args.client == "auto" and shutil.which("wrk")) else "python"
+            print(
+                f"tenant mode: {args.tenants} users, connection i with user i mod {args.tenants}'s token; "
+                + (f"wrk with {wrk_threads} threads for every row" if client == "wrk" else "Python client, every row"),
+                flush=True,
+            )
         postmaster = cpu_use.postmaster_pid(server.data_dir) if cpu_use.available() else None
 
         def load(name: str, seconds: float) -> LoadResult:
-            return run_load(targets[name], seconds, args.connections, args.max_requests, args.client)
+            return run_load(
+                targets[name],
+                seconds,
+                args.connections,
+                args.max_requests,
+                args.client,
+                row_users.get(name, (DEV_TOKEN,)),
+                wrk_threads,
+            )
 
         def measured_load(name: str) -> tuple[LoadResult, dict[str, float] | None]:
             """A round's run, with the cores each part kept busy meanwhile (Linux)."""
@@ -175,6 +241,7 @@ def main() -> None:
                 if cores_busy is not None:
                     busy[name].append(cores_busy)
             print(f"round {round_index + 1}: " + ", ".join(f"{n} {r[-1].rate:,.0f}/s" for n, r in results.items()))
+        worlds = tracking_numbers(targets[TENANTS_2], users) if args.tenants else {}
 
     figures = {**summarise(results), **summarise_cpu(results, busy)}
     figures["cores"] = found_cores
@@ -190,6 +257,15 @@ def main() -> None:
         "serve": f"omnitron-mock serve, 1 process, {args.threads} threads, startup seed",
         "baseline": str(args.baseline) if args.baseline else None,
     }
+    if args.tenants:
+        figures["tenants"] = {
+            "users": args.tenants,
+            "connection_to_user": f"connection i: user i mod {args.tenants}",
+            "journal_quota": tenant_journal_quota(args),
+            # For every row of the run (None: the Python client ran them).
+            "wrk_threads": wrk_threads if results[MEMORY][0].client == "wrk" else None,
+            "tracking_numbers": worlds,
+        }
     report(figures)
     print(f"\nwrote {save('shared_store', figures, args.json)}")
 
@@ -217,6 +293,10 @@ def summarise(results: dict[str, list[LoadResult]]) -> dict[str, Any]:
         "sqlite_over_memory": per_round(results, SQLITE, MEMORY),
         "two_replicas_over_one": per_round(results, POSTGRES_2, POSTGRES),
     }
+    if TENANTS in results:
+        ratios["tenant_mode_over_single_world"] = per_round(results, TENANTS, POSTGRES)
+        ratios["tenant_two_replicas_over_one"] = per_round(results, TENANTS_2, TENANTS)
+        ratios["tenant_two_replicas_over_single_world_two"] = per_round(results, TENANTS_2, POSTGRES_2)
     if BASELINE in results:
         ratios["postgres_over_baseline"] = per_round(results, POSTGRES, BASELINE)
         ratios["two_replicas_over_baseline_two"] = per_round(results, POSTGRES_2, BASELINE_2)
@@ -272,6 +352,12 @@ def report(figures: dict[str, Any]) -> None:
         f"\n{usable} cores ran PostgreSQL, both replicas and the load generator: a second replica adds a "
         "process, not a core, and every bulk still takes the one write lock in PostgreSQL."
     )
+    if "tenants" in figures:
+        print(
+            f"Tenant mode: each of the {figures['tenants']['users']} users' bulks take their own world's lock "
+            f"({figures['tenants']['connection_to_user']}; the {figures['settings']['client']} client for every "
+            "row alike)."
+        )
 
 
 if __name__ == "__main__":
