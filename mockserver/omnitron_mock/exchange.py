@@ -49,6 +49,7 @@ class Call:
         # What the faults did to this call, for its journal entry.
         self.fault_note: str | None = None
         self._body: bytes | None = None
+        self._too_large = False
         self._scope: AbstractContextManager[StoreTransaction] | None = None
         # The call's write transaction while it is open (see transaction()).
         self.open_transaction: StoreTransaction | None = None
@@ -59,11 +60,13 @@ class Call:
         """The body, read once; 413 past the emulator's body limit."""
         if self._body is None:
             limit = self.state.settings.max_body_bytes
-            if (get_content_length(self.environ) or 0) > limit:
+            if self._too_large or (get_content_length(self.environ) or 0) > limit:
                 raise errors.payload_too_large()
             # A chunked body has no length to check first: read one byte past the limit.
             body = get_input_stream(self.environ, max_content_length=None).read(limit + 1)
             if len(body) > limit:
+                # Read in part: a second look (tenant mode reads a login first) must not take the rest.
+                self._too_large = True
                 raise errors.payload_too_large()
             self._body = body
         return self._body
