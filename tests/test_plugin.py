@@ -227,6 +227,32 @@ def test_user_and_limits(omnitron):
     run(pytester, mode).assert_outcomes(passed=1)
 
 
+def test_in_tenant_mode_the_handle_acts_on_the_test_users_tenant(pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from omnitron_mock import Settings
+
+@pytest.fixture(scope="session")
+def omnitron_settings():
+    return Settings(tenant_per_user=True)
+"""
+    )
+    pytester.makepyfile(
+        PATCH_HELPER
+        + """
+def test_seed_fault_and_journal_reach_the_users_world(omnitron):
+    omnitron.seed(orders=[{"id": 7, "items": [{"id": 70, "status": "400"}]}])
+    omnitron.fail_next(1, status=503)
+    assert patch(omnitron, {"id": 70, "status": "450"}).status_code == 503
+    assert patch(omnitron, {"id": 70, "status": "450"}).status_code == 200
+    omnitron.assert_item(70, status="450")
+    assert [entry.status for entry in omnitron.requests()] == [503, 200]
+"""
+    )
+    run(pytester, mode).assert_outcomes(passed=1)
+
+
 def test_journal_queries_and_readable_assertions(pytester: pytest.Pytester, mode: str) -> None:
     pytester.makepyfile(
         PATCH_HELPER

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omnitron_mock.app import emulator_of
+from omnitron_mock.app import emulator_of, tenants_of
 from omnitron_mock.endpoints import PREFIXES
 from omnitron_mock.seed import SeedError, read_seed_file
 from omnitron_mock.service import Emulator
@@ -118,8 +118,12 @@ class EmulatorHandle(ServiceView):
 
     @classmethod
     def of_app(cls, app: Any, url: str, credentials: Credentials) -> EmulatorHandle:
-        """The handle of an emulator app this process runs."""
-        return cls(emulator_of(app), url, credentials, app)
+        """The handle of an emulator app this process runs: in tenant mode, of
+        the test user's tenant, which the test's requests reach too."""
+        tenants = tenants_of(app)
+        tenant = tenants.of_token(credentials.token) if tenants is not None else None
+        world = emulator_of(app) if tenants is None or tenant is None else tenants.world(tenant)
+        return cls(world, url, credentials, app)
 
     # -- state -----------------------------------------------------------------------
 
